@@ -1,0 +1,116 @@
+"""boto3 sessions and Kafka client configs that point at the chosen target.
+
+Every notebook, lab and check helper gets its clients here, so the same code runs on the
+embedded stack, on docker compose and on AWS. For local targets the credentials are dummy
+ones built here (the learner's real keys in the environment or ~/.aws are never read) and a
+``before-send`` hook refuses any request whose host is not loopback.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from . import target as _target
+from .errors import NonLoopbackEndpoint
+
+
+def _guard_and_scope(account_id: str | None):
+    """before-send hook: keep requests on loopback, and scope them to one emulator account.
+
+    moto isolates accounts by the ``x-moto-account-id`` header (access keys do not), so
+    learners sharing one stack each see only their own queues, topics and functions.
+    """
+
+    def hook(request, **_):
+        host = urlsplit(request.url).hostname
+        if not _target.is_loopback(host):
+            raise NonLoopbackEndpoint(
+                f"Refused to send {request.method} {request.url}: a local target only talks to "
+                "this machine. Use EDALAB_TARGET=aws to reach real AWS."
+            )
+        if account_id:
+            request.headers[_target.ACCOUNT_HEADER] = account_id
+
+    return hook
+
+
+def session(account_id: str | None = None, target: _target.Target | None = None) -> boto3.Session:
+    """A boto3 Session for the target; ``account_id`` scopes a local one to that account."""
+    target = target or _target.current()
+    if not target.local:
+        return boto3.Session(region_name=target.region)
+    account = account_id or target.account_id
+    # A bare botocore session with no profile: env vars like AWS_PROFILE or a broken ~/.aws
+    # must not matter, and real keys must never be loaded, for an offline target.
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    core.set_config_variable("credential_file", "/dev/null")
+    core.set_config_variable("config_file", "/dev/null")
+    # LocalStack (compose) derives the account from a 12-digit access key id; moto from the
+    # header added by the hook.
+    sess = boto3.Session(
+        aws_access_key_id=account if account else _target.DUMMY_KEY,
+        aws_secret_access_key=_target.DUMMY_KEY,
+        region_name=target.region,
+        botocore_session=core,
+    )
+    sess.events.register("before-send", _guard_and_scope(account))
+    return sess
+
+
+def _config(target: _target.Target, config: Config | None) -> Config:
+    base = Config(
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=3,
+        read_timeout=70,  # above SQS's 20 s long poll and Lambda's default timeouts
+        s3={"addressing_style": "path"},  # bucket.127.0.0.1 is not a host
+    )
+    return base.merge(config) if config else base
+
+
+def client(service: str, account_id: str | None = None, target: _target.Target | None = None,
+           config: Config | None = None, check: bool = True):
+    """A boto3 client for ``service`` on the target.
+
+    With ``check`` (default) a local target that is not running raises StackNotRunning,
+    naming the command that starts it, instead of a botocore connection error later.
+    """
+    target = target or _target.current()
+    if check:
+        _target.require_running(target)
+    return session(account_id, target).client(
+        service, endpoint_url=target.aws_endpoint, config=_config(target, config)
+    )
+
+
+def resource(service: str, account_id: str | None = None, target: _target.Target | None = None,
+             config: Config | None = None):
+    """A boto3 resource (e.g. ``resource("s3")``) on the target."""
+    target = _target.require_running(target or _target.current())
+    return session(account_id, target).resource(
+        service, endpoint_url=target.aws_endpoint, config=_config(target, config)
+    )
+
+
+def topic(name: str) -> str:
+    """A Kafka topic or group name in this learner's namespace (``EDALAB_KAFKA_PREFIX``)."""
+    prefix = _target.current().kafka_prefix
+    return name if not prefix or name.startswith(prefix) else f"{prefix}{name}"
+
+
+def kafka_config(**overrides) -> dict:
+    """A confluent-kafka config dict for the target's broker; keyword args use dots as ``_``.
+
+    ``kafka_config(group_id="shop")`` -> ``{"bootstrap.servers": ..., "group.id": "shop"}``.
+    A ``group.id`` is namespaced like topics, so learners sharing a broker never share a group.
+    """
+    target = _target.current()
+    conf = {"bootstrap.servers": target.kafka_bootstrap}
+    for key, value in overrides.items():
+        conf[key.replace("_", ".")] = value
+    if "group.id" in conf:
+        conf["group.id"] = topic(conf["group.id"])
+    return conf
