@@ -204,13 +204,20 @@ class Stack:
         try:
             for svc in self.services():
                 env = {**os.environ, **svc.extra_env}
-                with open(svc.log, "ab") as log:
-                    proc = subprocess.Popen(svc.argv, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, env=env,
-                                            start_new_session=True, cwd=self.home)
-                svc.pid = proc.pid
-                started.append(svc)
-            self._write(started)
+                # Ctrl-C between "child exists" and "child recorded" would leak it: hold
+                # SIGINT until the pid is recorded (the child gets an unblocked mask back).
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    with open(svc.log, "ab") as log:
+                        proc = subprocess.Popen(
+                            svc.argv, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+                            cwd=self.home, preexec_fn=_unblock_sigint)
+                    svc.pid = proc.pid
+                    started.append(svc)
+                    self._write(started)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             checks = {"aws": aws_healthy, "kafka": kafka_healthy}
             pending = {svc.name: svc for svc in started}
             deadline = time.monotonic() + timeout
@@ -306,6 +313,10 @@ class Stack:
         if self._running():
             raise EdalabError("Stop the stack first: `edalab down`.")
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _unblock_sigint() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _stop_pid(pid: int | None, argv: list[str], grace: float = 5.0) -> bool:

@@ -1,0 +1,128 @@
+"""The target config: local targets stay on loopback with dummy keys, whatever the environment."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+
+import pytest
+
+import edalab
+from edalab import target as T
+from edalab.errors import ConfigError, NonLoopbackEndpoint, StackNotRunning
+from conftest import free_port
+
+
+def test_unknown_target_lists_the_valid_choices(monkeypatch):
+    monkeypatch.setenv("EDALAB_TARGET", "azure")
+    with pytest.raises(ConfigError, match="embedded, compose, aws"):
+        T.current()
+
+
+@pytest.mark.parametrize("var,value", [("EDALAB_AWS_PORT", "lots"), ("EDALAB_AWS_PORT", "70000"),
+                                        ("EDALAB_ACCOUNT_ID", "12345")])
+def test_malformed_config_is_a_clear_error(monkeypatch, var, value):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError, match=var):
+        T.current()
+
+
+@pytest.mark.parametrize("endpoint", ["http://10.0.0.5:4566", "https://sqs.us-east-1.amazonaws.com",
+                                      "http://localhost.example.com:4566"])
+def test_local_target_refuses_non_loopback_endpoints(monkeypatch, endpoint):
+    monkeypatch.setenv("EDALAB_AWS_ENDPOINT", endpoint)
+    with pytest.raises(NonLoopbackEndpoint, match="EDALAB_TARGET=aws"):
+        T.current()
+
+
+def test_local_target_refuses_non_loopback_kafka(monkeypatch):
+    monkeypatch.setenv("EDALAB_KAFKA_BOOTSTRAP", "b-1.msk.example.com:9092")
+    with pytest.raises(NonLoopbackEndpoint):
+        T.current()
+
+
+def test_stack_down_is_one_clear_error_naming_the_fix(monkeypatch):
+    monkeypatch.setenv("EDALAB_AWS_PORT", str(free_port()))
+    with pytest.raises(StackNotRunning, match="edalab up"):
+        edalab.client("sqs")
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list = []
+
+    def do_POST(self):
+        self.seen.append(dict(self.headers))
+        self.send_response(400)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_real_aws_keys_in_the_environment_are_never_sent(monkeypatch, tmp_path):
+    """A learner's real keys (env or ~/.aws) must not reach even a loopback endpoint."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    creds = tmp_path / "credentials"
+    creds.write_text("[default]\naws_access_key_id = AKIAFILEKEY0000000000\naws_secret_access_key = s\n")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY000000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_PROFILE", "does-not-exist")
+    monkeypatch.setenv("EDALAB_AWS_PORT", str(server.server_port))
+    try:
+        sqs = edalab.client("sqs")
+        with pytest.raises(Exception):
+            sqs.list_queues()
+    finally:
+        server.shutdown()
+    assert _Recorder.seen, "the request reached the loopback recorder"
+    auth = " ".join(h.get("Authorization", "") for h in _Recorder.seen)
+    assert "AKIAREALKEY" not in auth and "AKIAFILEKEY" not in auth
+    assert "Credential=123456789012/" in auth
+
+
+def test_accounts_are_isolated_on_one_stack(stack, unique):
+    name = unique("private")
+    alice = edalab.client("sqs", account_id="111111111111")
+    bob = edalab.client("sqs", account_id="222222222222")
+    url = alice.create_queue(QueueName=name)["QueueUrl"]
+    assert "111111111111" in url
+    assert name not in " ".join(bob.list_queues().get("QueueUrls", []))
+
+
+def test_plain_boto3_and_localstack_client_work_unchanged(stack, monkeypatch, unique):
+    """LocalStack's edge port contract: AWS_ENDPOINT_URL and localstack-client just work."""
+    import boto3
+    import localstack_client.session
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{stack.aws_port}")
+    plain = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="test",
+                         aws_secret_access_key="test")
+    name = unique("plain")
+    plain.create_queue(QueueName=name)
+    monkeypatch.setenv("LOCALSTACK_HOST", f"127.0.0.1:{stack.aws_port}")
+    ls = localstack_client.session.Session().client("sqs")
+    assert any(name in u for u in ls.list_queues()["QueueUrls"])
+
+
+def test_kafka_round_trip_with_namespaced_names(stack, monkeypatch, unique):
+    from confluent_kafka import Consumer, Producer
+
+    monkeypatch.setenv("EDALAB_KAFKA_PREFIX", "student7-")
+    topic = edalab.topic(unique("orders"))
+    assert topic.startswith("student7-") and edalab.topic(topic) == topic
+    producer = Producer(edalab.kafka_config())
+    producer.produce(topic, b"OrderPlaced", key=b"order-1")
+    assert producer.flush(10) == 0
+    conf = edalab.kafka_config(group_id="shop", auto_offset_reset="earliest")
+    assert conf["group.id"] == "student7-shop"
+    consumer = Consumer(conf)
+    consumer.subscribe([topic])
+    msg = None
+    for _ in range(30):
+        msg = consumer.poll(1.0)
+        if msg is not None and not msg.error():
+            break
+    consumer.close()
+    assert msg is not None and msg.value() == b"OrderPlaced" and msg.key() == b"order-1"
