@@ -29,3 +29,39 @@ def zip_handler(source: str, module: str = "handler", extra_files: dict[str, str
         for name, text in (extra_files or {}).items():
             zf.writestr(name, text)
     return buf.getvalue()
+
+
+LAMBDA_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+}
+BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def ensure_lambda_role(iam, role_name: str = ROLE_NAME,
+                       policy_arns: tuple[str, ...] = (BASIC_EXECUTION_POLICY,)) -> str:
+    """The execution role functions are created with (idempotent); returns its ARN.
+
+    Lambda refuses a role that does not exist ("The role defined for the function cannot be
+    assumed by Lambda"), on AWS and on the embedded stack alike. ``iam`` is a boto3 IAM
+    client; ``policy_arns`` are attached (add e.g. AWSLambdaSQSQueueExecutionRole for an SQS
+    trigger on AWS).
+    """
+    import json
+
+    try:
+        arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        arn = iam.create_role(RoleName=role_name,
+                              AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY))["Role"]["Arn"]
+    for policy in policy_arns:
+        try:
+            iam.attach_role_policy(RoleName=role_name, PolicyArn=policy)
+        except iam.exceptions.NoSuchEntityException:
+            # The embedded emulator does not load AWS managed policies (nor enforce any).
+            from .target import current
+
+            if not (policy.startswith("arn:aws:iam::aws:policy/") and current().local):
+                raise
+    return arn
