@@ -9,7 +9,6 @@ ratio says how many "boto3 imports" a stack start costs on this machine, whateve
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,13 +17,9 @@ import time
 
 import psutil
 
+from edalab.stack import free_port
+
 RUNS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def edalab(args, env):

@@ -72,6 +72,13 @@ def port_owner(port: int) -> str | None:
     return None
 
 
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now (for tests and benches)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
 def port_free(port: int, host: str = HOST) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

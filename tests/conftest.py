@@ -10,7 +10,6 @@ handlers, the browser's JupyterLab - reaches the same stack.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from pathlib import Path
 
@@ -24,16 +23,10 @@ for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SE
     os.environ.pop(var, None)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The running embedded stack (a ``edalab.stack.Stack``), started once per session."""
-    from edalab.stack import Stack
+    from edalab.stack import Stack, free_port
 
     home = tmp_path_factory.mktemp("edalab-home")
     st = Stack(home=home, aws_port=free_port(), kafka_port=free_port())

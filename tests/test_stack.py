@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from conftest import free_port
+from edalab.stack import free_port
 
 EDALAB = [sys.executable, "-m", "edalab"]
 

@@ -10,7 +10,7 @@ import pytest
 import edalab
 from edalab import target as T
 from edalab.errors import ConfigError, NonLoopbackEndpoint, StackNotRunning
-from conftest import free_port
+from edalab.stack import free_port
 
 
 def test_unknown_target_lists_the_valid_choices(monkeypatch):
