@@ -62,6 +62,13 @@ def cmd_logs(args) -> int:
     return 0
 
 
+def cmd_cleanup(args) -> int:
+    from .tagging import cleanup
+
+    cleanup(account_id=args.account_id, yes=args.yes)
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from .doctor import run
 
@@ -94,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("service", nargs="?", choices=["aws", "kafka"])
     p.add_argument("-n", "--lines", type=int, default=40)
     p.set_defaults(func=cmd_logs)
+    p = sub.add_parser("cleanup", help="list (--yes: delete) every resource the course created (tag edalab=course)")
+    p.add_argument("--yes", action="store_true", help="delete them, not just list them")
+    p.add_argument("--account-id", help="local targets: the emulator account to clean")
+    p.set_defaults(func=cmd_cleanup)
     p = sub.add_parser("doctor", help="check Python, packages, ports and Docker; say what to fix")
     p.set_defaults(func=cmd_doctor)
     for name in PLUGINS:

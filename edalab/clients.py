@@ -14,6 +14,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
+from . import tagging
 from . import target as _target
 from .errors import NonLoopbackEndpoint
 
@@ -42,7 +43,10 @@ def session(account_id: str | None = None, target: _target.Target | None = None)
     """A boto3 Session for the target; ``account_id`` scopes a local one to that account."""
     target = target or _target.current()
     if not target.local:
-        return boto3.Session(region_name=target.region)
+        _target.warn_costs_once()
+        sess = boto3.Session(region_name=target.region)
+        tagging.register(sess.events)
+        return sess
     account = account_id or target.account_id
     # A bare botocore session with no profile: env vars like AWS_PROFILE or a broken ~/.aws
     # must not matter, and real keys must never be loaded, for an offline target.
@@ -58,6 +62,7 @@ def session(account_id: str | None = None, target: _target.Target | None = None)
         botocore_session=core,
     )
     sess.events.register("before-send", _guard_and_scope(account))
+    tagging.register(sess.events)
     return sess
 
 

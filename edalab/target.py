@@ -23,6 +23,7 @@ Environment variables (all optional):
 ``EDALAB_REGION``      AWS region (default ``us-east-1``)
 ``EDALAB_ACCOUNT_ID``  account the clients act in (local targets; default 123456789012)
 ``EDALAB_KAFKA_PREFIX``  prefix for topic and group names (isolates learners)
+``EDALAB_AWS_ACCEPT_COSTS``  must be 1 for the ``aws`` target: the opt-in to real costs
 =====================  =====================================================
 """
 
@@ -125,6 +126,13 @@ def current() -> Target:
     region = os.environ.get("EDALAB_REGION", DEFAULT_REGION)
     prefix = os.environ.get("EDALAB_KAFKA_PREFIX", "")
     if name == "aws":
+        if os.environ.get("EDALAB_AWS_ACCEPT_COSTS", "").lower() not in ("1", "yes", "true"):
+            raise ConfigError(
+                "EDALAB_TARGET=aws sends the labs' requests to your real AWS account, and that "
+                "can cost money (each lab states its cost). To go ahead, also set "
+                "EDALAB_AWS_ACCEPT_COSTS=1; afterwards delete what the course created with "
+                "`edalab cleanup --yes`. Unset EDALAB_TARGET to practise offline for free."
+            )
         return Target(
             name, None, os.environ.get("EDALAB_KAFKA_BOOTSTRAP", ""), region, None, prefix
         )
@@ -150,6 +158,21 @@ def current() -> Target:
     if not (account.isdigit() and len(account) == 12):
         raise ConfigError(f"EDALAB_ACCOUNT_ID={account!r} must be 12 digits, e.g. 123456789012.")
     return Target(name, endpoint, bootstrap, region, account, prefix)
+
+
+_warned = False
+
+
+def warn_costs_once() -> None:
+    """The aws target's banner: once per process, before the first real request."""
+    global _warned
+    if not _warned:
+        _warned = True
+        import sys
+
+        print("edalab: target 'aws' - requests go to your real AWS account and may cost money. "
+              "Everything the course creates is tagged edalab=course; remove it with "
+              "`edalab cleanup --yes`.", file=sys.stderr)
 
 
 def answers(host: str, port: int, timeout: float = 0.5) -> bool:

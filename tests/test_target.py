@@ -126,3 +126,29 @@ def test_kafka_round_trip_with_namespaced_names(stack, monkeypatch, unique):
             break
     consumer.close()
     assert msg is not None and msg.value() == b"OrderPlaced" and msg.key() == b"order-1"
+
+
+def test_aws_target_is_opt_in_with_a_cost_warning(monkeypatch):
+    monkeypatch.setenv("EDALAB_TARGET", "aws")
+    with pytest.raises(ConfigError, match="EDALAB_AWS_ACCEPT_COSTS=1"):
+        T.current()
+    monkeypatch.setenv("EDALAB_AWS_ACCEPT_COSTS", "1")
+    assert T.current().aws_endpoint is None and not T.current().local
+
+
+def test_everything_the_course_creates_is_tagged_and_cleaned_up(stack, account, unique, capsys):
+    """`edalab cleanup` finds what the labs created by its tag and deletes it."""
+    from edalab import tagging
+
+    sqs = edalab.client("sqs", account_id=account)
+    sns = edalab.client("sns", account_id=account)
+    q = sqs.create_queue(QueueName=unique("left-behind"))["QueueUrl"]
+    t = sns.create_topic(Name=unique("left-behind"))["TopicArn"]
+    assert sqs.list_queue_tags(QueueUrl=q)["Tags"] == {"edalab": "course"}
+    found = tagging.cleanup(account_id=account, yes=False)
+    assert t in found and any(a.endswith(q.rsplit("/", 1)[1]) for a in found)
+    assert "edalab cleanup --yes" in capsys.readouterr().out
+    tagging.cleanup(account_id=account, yes=True)
+    assert not sqs.list_queues().get("QueueUrls")
+    assert not sns.list_topics()["Topics"]
+    assert tagging.tagged_resources(account_id=account) == []
