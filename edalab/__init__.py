@@ -28,14 +28,21 @@ def _install_notebook_errors() -> None:
     from botocore.exceptions import EndpointConnectionError
 
     def handler(shell, etype, value, tb, tb_offset=None):
+        # Shown as the cell's error (Run All stops here) whose whole text is the fix,
+        # instead of a botocore stack trace.
         if issubclass(etype, EdalabError):
-            print(f"{etype.__name__}: {value}")
+            line = f"{etype.__name__}: {value}"
         else:
             from .target import current
 
             t = current()
-            print(f"StackNotRunning: could not reach {getattr(value, 'kwargs', {}).get('endpoint_url', t.aws_endpoint)}. "
-                  f"{t.fix_hint()}")
+            url = getattr(value, "kwargs", {}).get("endpoint_url", t.aws_endpoint)
+            line = f"StackNotRunning: could not reach {url}. {t.fix_hint()}"
+        show = getattr(shell, "_showtraceback", None)
+        if show is not None:
+            show(etype, value, [line])
+        else:
+            print(line)
         return None
 
     ip.set_custom_exc((EdalabError, EndpointConnectionError), handler)
