@@ -46,6 +46,7 @@ log = logging.getLogger("edalab.aws.lambda")
 
 MAX_SYNC_REQUEST = 6 * 1024 * 1024        # 6,291,456 bytes: Invoke (RequestResponse)
 MAX_ASYNC_REQUEST = 1024 * 1024           # 1 MB: Invoke (Event)
+MAX_INVOKE_ASYNC_API = 256 * 1024         # the deprecated InvokeAsync API: 256 KB
 MAX_RESPONSE = 6291556                    # AWS's figure in Function.ResponseSizeTooLarge
 DEFAULT_RETRY_DELAYS = (60.0, 120.0)      # s: "one minute ... two minutes" between attempts
 DEFAULT_MAX_EVENT_AGE = 6 * 3600          # s: MaximumEventAgeInSeconds default
@@ -808,6 +809,29 @@ def _patch_sns() -> None:
     Subscription.publish = patched_publish
 
 
+def _patch_invoke_async_api() -> None:
+    """The deprecated InvokeAsync API (moto ran it synchronously): queue it like Event."""
+    from moto.awslambda.responses import LambdaResponse
+    from moto.awslambda.utils import get_backend
+    from urllib.parse import unquote
+
+    def invoke_async_api(self):
+        index = -3 if self.path.endswith("/") else -2
+        fn = get_backend(self.current_account, self.region).get_function(
+            unquote(self.path.rsplit("/", 3)[index]), None)
+        payload = self.body.decode() if isinstance(self.body, bytes) else (self.body or "{}")
+        if len(payload.encode()) > MAX_INVOKE_ASYNC_API:
+            raise _client_error(
+                "RequestEntityTooLargeException",
+                f"Request must be smaller than {MAX_INVOKE_ASYNC_API} bytes for the InvokeAsync "
+                "operation. For up to 1 MB use Invoke with InvocationType=Event.", 413)
+        _require_python(fn)
+        _async.submit(fn.account_id, fn.region, fn.function_arn, payload)
+        return 202, {"status": 202}, json.dumps({"Status": 202})
+
+    LambdaResponse.invoke_async = invoke_async_api
+
+
 def _patch_s3() -> None:
     from moto.s3 import notifications
 
@@ -822,6 +846,7 @@ def install() -> None:
 
     lm.LambdaFunction.invoke = _invoke
     _patch_backend(lm)
+    _patch_invoke_async_api()
     _patch_sns()
     _patch_s3()
 

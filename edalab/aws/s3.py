@@ -1,0 +1,52 @@
+"""S3 event notifications with the record AWS documents.
+
+moto builds the notification record (for Lambda, SQS and SNS destinations alike) without
+``userIdentity``, ``requestParameters``, ``responseElements``, the bucket's ``ownerIdentity``
+and the object's ``sequencer`` / ``versionId``; it encodes the ``/`` of a key as ``%2F``
+(AWS form-encodes keys but keeps their slashes: ``in/my photo.jpg`` -> ``in/my+photo.jpg``);
+and it gives delete events a size and an ETag (AWS's ObjectRemoved records have neither). "Event message structure" in the S3 user guide
+lists the fields; this module adds them where moto builds the record. S3 -> Lambda delivery
+itself (asynchronous invocation) is in ``lambda_``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from urllib.parse import quote_plus
+
+_sequence = itertools.count()
+
+
+def _sequencer() -> str:
+    """Increasing per object event, as AWS's hex ``sequencer`` (compare as equal-length strings)."""
+    return f"{time.time_ns():016X}{next(_sequence) % 0x10000:04X}"
+
+
+def install() -> None:
+    from moto.s3 import notifications
+
+    build = notifications._get_s3_event
+
+    def s3_event(event_name, bucket, key, notification_id):
+        event = build(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            record.setdefault("userIdentity", {"principalId": f"AWS:{bucket.account_id}"})
+            record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+            record.setdefault("responseElements", {
+                "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                "x-amz-id-2": uuid.uuid4().hex + uuid.uuid4().hex})
+            record["s3"]["bucket"].setdefault("ownerIdentity", {"principalId": bucket.account_id})
+            obj = record["s3"]["object"]
+            obj["key"] = quote_plus(key.name, safe="/")
+            version = getattr(key, "version_id", None)
+            if version and version != "null":
+                obj["versionId"] = version
+            if record["eventName"].startswith("ObjectRemoved"):
+                obj.pop("size", None)
+                obj.pop("eTag", None)
+            obj["sequencer"] = _sequencer()
+        return event
+
+    notifications._get_s3_event = s3_event
