@@ -8,6 +8,7 @@ ones built here (the learner's real keys in the environment or ~/.aws are never 
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 import boto3
@@ -100,6 +101,13 @@ def resource(service: str, account_id: str | None = None, target: _target.Target
     )
 
 
+# librdkafka writes its log lines straight to stderr, where a notebook shows them in whatever
+# cell runs - and nbgrader scores a test cell with any stderr output as failed. Route them
+# through Python logging instead; they show up where a learner configures logging.
+_KAFKA_LOG = logging.getLogger("edalab.kafka")
+_KAFKA_LOG.addHandler(logging.NullHandler())  # not logging's last-resort stderr handler
+
+
 def topic(name: str) -> str:
     """A Kafka topic or group name in this learner's namespace (``EDALAB_KAFKA_PREFIX``)."""
     prefix = _target.current().kafka_prefix
@@ -113,7 +121,7 @@ def kafka_config(**overrides) -> dict:
     A ``group.id`` is namespaced like topics, so learners sharing a broker never share a group.
     """
     target = _target.current()
-    conf = {"bootstrap.servers": target.kafka_bootstrap}
+    conf = {"bootstrap.servers": target.kafka_bootstrap, "logger": _KAFKA_LOG}
     for key, value in overrides.items():
         conf[key.replace("_", ".")] = value
     if "group.id" in conf:

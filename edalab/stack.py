@@ -164,7 +164,8 @@ class Stack:
             return {}
 
     def services(self) -> list[Service]:
-        env = {"EDALAB_HOME": str(self.home), "EDALAB_AWS_PORT": str(self.aws_port)}
+        env = {"EDALAB_HOME": str(self.home), "EDALAB_AWS_PORT": str(self.aws_port),
+               "EDALAB_KAFKA_PORT": str(self.kafka_port)}
         return [
             Service("aws", self.aws_port,
                     [sys.executable, "-m", "edalab.server", "--host", HOST, "--port", str(self.aws_port)],
