@@ -1,0 +1,359 @@
+"""EventBridge as AWS documents it, where moto 5.2.5 differs.
+
+* A DISABLED rule delivers nothing; enabling it resumes delivery (moto only flips the state).
+* Schedule rules (``rate(...)``, ``cron(...)``) fire on time from a worker thread, and a rule
+  with only a schedule receives no bus events (moto never fires them, and lets them match
+  every event on the bus).
+* SNS and Lambda targets deliver (moto raises NotImplementedError, and that 500 broke every
+  put_events on the bus). One failing target is logged and never stops the others.
+* ``Input`` and ``InputPath`` on a target are honoured (``InputTransformer`` stays moto's).
+* ``TestEventPattern`` answers, with the very matcher the rules use.
+* A pattern with wrong syntax is refused with InvalidEventPatternException, as AWS does.
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+
+from . import worker
+
+log = logging.getLogger(__name__)
+
+# Comparison and matching operators AWS accepts inside a pattern's value arrays.
+OPERATORS = {"prefix", "suffix", "anything-but", "numeric", "exists", "cidr",
+             "equals-ignore-case", "wildcard"}
+NUMERIC_OPS = {"<", "<=", "=", ">=", ">"}
+
+_original_send = None
+
+
+# ---------------------------------------------------------------- pattern syntax
+
+def validate_pattern(pattern, path: str = "") -> None:
+    """Raise InvalidEventPatternException for what AWS refuses (unknown match types, leaves that
+    are not arrays, empty arrays, malformed numeric ranges)."""
+    from moto.events.exceptions import InvalidEventPatternException
+
+    def bad(reason):
+        raise InvalidEventPatternException(reason=reason)
+
+    if not isinstance(pattern, dict):
+        bad("Filter is not an object")
+    for key, value in pattern.items():
+        where = f"{path}.{key}" if path else key
+        if key == "$or":
+            if not isinstance(value, list) or len(value) < 2:
+                bad("$or must be an array of at least two patterns")
+            for sub in value:
+                validate_pattern(sub, path)
+        elif isinstance(value, dict):
+            validate_pattern(value, where)
+        elif isinstance(value, list):
+            if not value:
+                bad("Empty arrays are not allowed")
+            for item in value:
+                if isinstance(item, dict):
+                    _validate_matcher(item, where, bad)
+                elif isinstance(item, list):
+                    bad(f"Match value must be String, number, true, false, or null at {where}")
+        else:
+            bad(f"'{key}' must be an object or an array")
+
+
+def _validate_matcher(item: dict, where: str, bad) -> None:
+    if len(item) != 1:
+        bad(f"Only one match type is allowed in an object at {where}")
+    (name, arg), = item.items()
+    if name not in OPERATORS:
+        bad(f"Unrecognized match type {name}")
+    if name == "exists" and not isinstance(arg, bool):
+        bad("exists match pattern must be either true or false.")
+    if name == "numeric":
+        if not isinstance(arg, list) or not arg or len(arg) % 2:
+            bad("Value of numeric must be an array.")
+        for op, num in zip(arg[::2], arg[1::2]):
+            if op not in NUMERIC_OPS:
+                bad(f"Unrecognized numeric range operator: {op}")
+            if isinstance(num, bool) or not isinstance(num, (int, float)):
+                bad(f"Value of {op} must be numeric")
+    if name in ("prefix", "suffix", "wildcard") and not isinstance(arg, (str, dict, list)):
+        bad(f"{name} match pattern must be a string")
+    if name == "anything-but" and isinstance(arg, dict):
+        _validate_matcher(arg, where, bad)
+
+
+def load_pattern(raw: str | None):
+    from moto.events.exceptions import InvalidEventPatternException
+    from moto.events.models import EventPattern
+
+    if raw:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise InvalidEventPatternException(reason="Invalid JSON") from None
+        validate_pattern(parsed)
+    return EventPattern.load(raw)
+
+
+# ---------------------------------------------------------------- delivery
+
+def _iso(ts) -> str:
+    if isinstance(ts, (int, float)):
+        return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts
+
+
+def _full_event(event: dict) -> dict:
+    out = copy.deepcopy(event)
+    if "time" in out:
+        out["time"] = _iso(out["time"])
+    out.pop("ingestion-time", None)
+    return out
+
+
+def _input_override(target: dict, event: dict) -> str | None:
+    """The text a target receives instead of the event, for ``Input`` / ``InputPath``."""
+    if target.get("Input") is not None:
+        return target["Input"]  # "Valid JSON text passed to the target"
+    if target.get("InputPath"):
+        from jsonpath_ng.ext import parse
+
+        matches = parse(target["InputPath"]).find(_full_event(event))
+        value = matches[0].value if matches else None
+        return json.dumps(value)
+    return None
+
+
+def _deliver(rule, target: dict, event: dict, transform_input: bool) -> None:
+    from moto.events.models import EventPattern
+    from moto.events.utils import EventTemplateParser
+    from moto.utilities.arns import parse_arn
+
+    arn = parse_arn(target["Arn"])
+    override = _input_override(target, event) if transform_input else None
+    service = arn.service
+    if override is None and service not in ("sns", "lambda"):
+        # moto handles this target (SQS, Logs, archives, buses, API destinations) itself.
+        single = copy.copy(rule)
+        single.targets = [target]
+        single.event_pattern = EventPattern(None, {})
+        event = copy.deepcopy(event)
+        if transform_input and not target.get("InputTransformer"):
+            # moto's default template drops "account"; AWS delivers the event as it is.
+            event.pop("ingestion-time", None)
+            transform_input = False
+        _original_send(single, event, transform_input)
+        return
+    if override is not None:
+        text = override
+    elif transform_input and target.get("InputTransformer"):
+        shaped = EventTemplateParser.parse(
+            input_template=target["InputTransformer"].get("InputTemplate"),
+            input_paths_map=target["InputTransformer"].get("InputPathsMap", {}),
+            event=event)
+        text = shaped if isinstance(shaped, str) else json.dumps(shaped)
+    else:
+        text = json.dumps(_full_event(event))
+    if service == "sqs":
+        from moto.sqs.models import sqs_backends
+
+        group = target.get("SqsParameters", {}).get("MessageGroupId")
+        sqs_backends[arn.account][arn.region].send_message(
+            queue_name=arn.resource_id, message_body=text, group_id=group)
+    elif service == "sns":
+        from moto.sns.models import sns_backends
+
+        sns_backends[arn.account][arn.region].publish(message=text, arn=target["Arn"])
+    elif service == "lambda":
+        try:
+            from edalab.aws.lambda_ import invoke_async
+        except ImportError:
+            log.warning("rule %s: Lambda target %s skipped: the Lambda extension is not "
+                        "installed", rule.name, target["Arn"])
+            return
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            payload = text
+        invoke_async(arn.account, arn.region, target["Arn"], payload)
+    else:
+        log.warning("rule %s: Input/InputPath not supported for target %s; skipped",
+                    rule.name, target["Arn"])
+
+
+def _deliver_all(rule, event: dict, transform_input: bool = True) -> None:
+    for target in list(rule.targets):
+        try:
+            _deliver(rule, target, event, transform_input)
+        except Exception:  # AWS retries and drops one target's failure; others still get it
+            log.exception("rule %s: delivery to target %s failed", rule.name,
+                          target.get("Arn"))
+
+
+def send_to_targets(self, original_event, transform_input: bool = True) -> None:
+    """Rule.send_to_targets as AWS behaves: state, schedule-only rules, every target type."""
+    if self.state == "DISABLED":
+        return
+    if self.scheduled_expression and not self.event_pattern.get_pattern():
+        return  # a schedule rule is triggered by its schedule, not by events on the bus
+    if not self.event_pattern.matches_event(original_event):
+        return
+    _deliver_all(self, original_event, transform_input)
+
+
+# ---------------------------------------------------------------- schedules
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_UNIT = {"minute": 60, "hour": 3600, "day": 86400}
+_MONTHS = {m: i for i, m in enumerate(
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
+_DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], 1)}
+
+
+def _field(spec: str, low: int, high: int, names: dict | None = None) -> set[int]:
+    """Values a cron field allows: ``*``, ``?``, lists, ranges, ``/`` steps, names."""
+    out: set[int] = set()
+    for part in spec.upper().split(","):
+        step = 1
+        if "/" in part:
+            part, step_s = part.split("/", 1)
+            step = int(step_s)
+        if part in ("*", "?"):
+            start, end = low, high
+        elif "-" in part:
+            a, b = part.split("-", 1)
+            start, end = _value(a, names), _value(b, names)
+        else:
+            start = _value(part, names)
+            end = high if step != 1 else start
+        out.update(range(start, end + 1, step))
+    return out
+
+
+def _value(text: str, names: dict | None) -> int:
+    return names[text] if names and text in names else int(text)
+
+
+def cron_matches(expr: str, at: datetime) -> bool:
+    """AWS cron: ``minutes hours day-of-month month day-of-week year`` (day-of-week 1 = SUN),
+    plus ``L`` (last day of month) and ``#`` (nth weekday). Hand-written: the cron libraries
+    use a different day-of-week numbering and no year field, and this is twenty lines."""
+    minute, hour, dom, month, dow, year = expr.split()
+    if at.minute not in _field(minute, 0, 59) or at.hour not in _field(hour, 0, 23):
+        return False
+    if at.month not in _field(month, 1, 12, _MONTHS) or at.year not in _field(year, 1970, 2199):
+        return False
+    last = calendar.monthrange(at.year, at.month)[1]
+    aws_dow = (at.isoweekday() % 7) + 1  # SUN=1 ... SAT=7
+    if dom.upper() == "L":
+        dom_ok = at.day == last
+    else:
+        dom_ok = dom == "?" or at.day in _field(dom, 1, 31)
+    if "#" in dow:
+        day, nth = dow.split("#")
+        dow_ok = aws_dow == _value(day.upper(), _DAYS) and (at.day - 1) // 7 + 1 == int(nth)
+    elif dow.upper().endswith("L") and dow.upper() != "L":
+        dow_ok = aws_dow == _value(dow.upper()[:-1], _DAYS) and at.day + 7 > last
+    else:
+        dow_ok = dow == "?" or aws_dow in _field(dow, 1, 7, _DAYS)
+    return dom_ok and dow_ok
+
+
+def _scheduled_event(rule, now: float) -> dict:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": rule.account_id, "time": now,
+            "region": rule.region_name, "resources": [rule.arn], "detail": {},
+            "ingestion-time": now}
+
+
+def _due(rule, now: float) -> bool:
+    expr = rule.scheduled_expression
+    state = rule.__dict__.setdefault("_edalab_schedule", {"expr": None})
+    if state["expr"] != expr:  # new or changed rule: (re)start its schedule now
+        state.update(expr=expr, start=now, fired=0, last_minute=None)
+    rate = _RATE.match(expr)
+    if rate:
+        period = int(rate.group(1)) * _UNIT[rate.group(2).rstrip("s")]
+        # "the schedule starts when you create the rule": first trigger one period later
+        due = int((now - state["start"]) // period)
+        if due > state["fired"]:
+            state["fired"] = due
+            return True
+        return False
+    if expr.startswith("cron(") and expr.endswith(")"):
+        at = datetime.fromtimestamp(now, tz=timezone.utc).replace(second=0, microsecond=0)
+        if at == state["last_minute"] or at <= datetime.fromtimestamp(
+                state["start"], tz=timezone.utc).replace(second=0, microsecond=0):
+            return False
+        state["last_minute"] = at
+        try:
+            return cron_matches(expr[5:-1], at)
+        except (ValueError, KeyError):
+            log.warning("rule %s: cannot read schedule %s", rule.name, expr)
+            return False
+    return False
+
+
+def fire_due_schedules(now: float | None = None) -> None:
+    from moto.events.models import events_backends
+
+    now = time.time() if now is None else now
+    for account_id in list(events_backends.keys()):
+        for region in list(events_backends[account_id].keys()):
+            backend = events_backends[account_id][region]
+            bus = backend.event_buses.get("default")
+            for rule in list(bus.rules.values()) if bus else []:
+                if not rule.scheduled_expression or rule.state == "DISABLED":
+                    continue
+                if _due(rule, now):
+                    _deliver_all(rule, _scheduled_event(rule, now))
+
+
+@worker
+def schedule_loop() -> None:
+    """Fire schedule rules; wakes every second (a minute is the finest AWS schedule)."""
+    while True:
+        try:
+            fire_due_schedules()
+        except Exception:
+            log.exception("schedule worker")
+        time.sleep(1.0 - (time.time() % 1.0))
+
+
+# ---------------------------------------------------------------- install
+
+def install() -> None:
+    global _original_send
+    from moto.events.models import EventsBackend, Rule
+    from moto.events.responses import EventsHandler
+
+    if _original_send is None:
+        _original_send = Rule.send_to_targets
+    Rule.send_to_targets = send_to_targets
+
+    original_put_rule = EventsBackend.put_rule
+
+    def put_rule(self, name, *args, **kwargs):
+        load_pattern(kwargs.get("event_pattern"))
+        return original_put_rule(self, name, *args, **kwargs)
+
+    EventsBackend.put_rule = put_rule
+
+    def test_event_pattern(self):
+        pattern = load_pattern(self._get_param("EventPattern"))
+        try:
+            event = json.loads(self._get_param("Event") or "")
+        except ValueError:
+            return self.error("ValidationException", "Parameter Event is not valid: not JSON.")
+        if not isinstance(event, dict):
+            return self.error("ValidationException", "Parameter Event is not valid.")
+        return json.dumps({"Result": bool(pattern.matches_event(event))}), self.response_headers
+
+    EventsHandler.test_event_pattern = test_event_pattern

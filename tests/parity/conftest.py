@@ -1,0 +1,92 @@
+"""Every parity test runs twice: on the embedded stack (moto + edalab's extensions, in its own
+process) and on a plain moto server started here, in the test process, with nothing patched.
+
+A behaviour moto already gets right passes on both. A gap closed in ``edalab/aws/`` is marked
+``@pytest.mark.moto_gap("what moto does")``: its plain-moto run is an xfail(strict=True), so
+the suite shows the gap still exists upstream and is closed here; the day moto fixes it, the
+strict xfail turns red and the extension can go.
+
+This module must never import ``edalab.aws``: the extensions patch moto's classes, and the
+plain server shares this process's moto.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+BACKENDS = ("embedded", "moto")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "moto_gap(reason): plain moto 5.2.5 gets this AWS behaviour wrong "
+        "(its plain-moto run is a strict xfail)")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" not in metafunc.fixturenames:
+        return
+    gap = metafunc.definition.get_closest_marker("moto_gap")
+    params = []
+    for name in BACKENDS:
+        marks = ()
+        if name == "moto" and gap is not None:
+            marks = (pytest.mark.xfail(strict=True, reason=f"moto 5.2.5 gap: {gap.args[0]}"),)
+        params.append(pytest.param(name, marks=marks, id=name))
+    metafunc.parametrize("backend", params, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def plain_moto():
+    """A plain moto server on a free loopback port: upstream behaviour, no extensions."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@dataclass
+class Backend:
+    """Where a parity test sends its requests, scoped to one fresh account."""
+
+    name: str
+    endpoint: str
+    account: str
+    region: str = "us-east-1"
+
+    def client(self, service: str):
+        import edalab
+        from edalab.target import Target
+
+        target = Target("embedded", self.endpoint, "127.0.0.1:9", self.region, self.account)
+        return edalab.client(service, account_id=self.account, target=target)
+
+
+@pytest.fixture
+def backend(request):
+    if request.param == "embedded":
+        stack = request.getfixturevalue("stack")
+        endpoint = f"http://127.0.0.1:{stack.aws_port}"
+    else:
+        endpoint = request.getfixturevalue("plain_moto")
+    account = str(100000000000 + uuid.uuid4().int % 899999999999)
+    return Backend(request.param, endpoint, account)
+
+
+@pytest.fixture
+def aws(backend):
+    """``aws("sqs")`` -> a boto3 client for the backend under test, in the test's own account."""
+    return backend.client
