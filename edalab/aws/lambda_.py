@@ -156,8 +156,8 @@ def _header(headers, name: str):
     return value
 
 
-def _invoke(self, body, request_headers, response_headers):
-    """Replacement for moto's ``LambdaFunction.invoke`` (the Invoke and InvokeAsync APIs)."""
+def _invoke(self, body, request_headers, response_headers, invoked_arn: str | None = None):
+    """Replacement for moto's ``LambdaFunction.invoke``: AWS's Invoke on function ``self``."""
     invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
     if isinstance(body, bytes):
         body = body.decode("utf-8")
@@ -178,7 +178,7 @@ def _invoke(self, body, request_headers, response_headers):
     if invocation_type == "DryRun":
         return b""
     if invocation_type == "Event":
-        _async.submit(self.account_id, self.region, self.function_arn, payload)
+        _async.submit(self.account_id, self.region, invoked_arn or self.function_arn, payload)
         return b""
     client_context = None
     raw_context = _header(request_headers, "X-Amz-Client-Context")
@@ -191,7 +191,7 @@ def _invoke(self, body, request_headers, response_headers):
     from edalab.lambda_runtime import Throttled
 
     try:
-        result = run(self, payload, client_context=client_context,
+        result = run(self, payload, invoked_arn=invoked_arn, client_context=client_context,
                      wait=self.reserved_concurrency in (None, ""))
     except Throttled:
         raise _client_error("TooManyRequestsException", "Rate Exceeded.", 429) from None
@@ -207,6 +207,31 @@ def _invoke(self, body, request_headers, response_headers):
     response_headers["x-amz-log-result"] = result.log_result
     response_headers["x-amz-executed-version"] = str(self.version)
     return body
+
+
+def _invoke_api(self):
+    """Replacement for moto's Invoke response: moto looked for a lower-case ``qualifier`` (and
+    in the payload), so ``Qualifier=1`` ran $LATEST; the context's invoked_function_arn is the
+    ARN the caller used (qualified when a version or alias was given)."""
+    from urllib.parse import unquote
+
+    headers: dict = {}
+    name = unquote(self.path.rsplit("/", 2)[-2])
+    qualifier = (self.querystring.get("Qualifier") or [None])[0]
+    fn = self.backend.get_function(name, qualifier)
+    if ":" in name.split(":function:")[-1] and not qualifier:  # "name:alias" or a qualified ARN
+        qualifier = name.rsplit(":", 1)[-1]
+    invoked = f"{_unqualified(fn.function_arn)}:{qualifier}" if qualifier else fn.function_arn
+    payload = _invoke(fn, self.body, self.headers, headers, invoked_arn=invoked)
+    invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+    headers["content-type"] = "application/json"
+    if invocation_type == "Event":
+        return 202, {**headers, "status": "202"}, payload
+    if invocation_type == "DryRun":
+        return 204, {**headers, "status": "204"}, payload
+    if self.headers.get("X-Amz-Log-Type") != "Tail":
+        headers.pop("x-amz-log-result", None)
+    return 200, headers, payload
 
 
 # -- asynchronous invocation -----------------------------------------------------------------
@@ -269,12 +294,20 @@ class _AsyncInvoker:
         config = _event_invoke_config(fn)
         max_retries = int(config.get("MaximumRetryAttempts", 2))
         max_age = int(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE))
-        job["attempt"] += 1
+        from edalab.lambda_runtime import Throttled
+
         try:
             result = run(fn, job["payload"], request_id=job["request_id"], invoked_arn=job["arn"])
+        except Throttled:
+            # "For throttling errors (429) and system errors (500-series), Lambda returns the
+            # event to the queue and attempts to run the function again for up to 6 hours."
+            if time.time() - job["created"] < max_age:
+                self._schedule(1.0, job)
+            return
         except Exception:
             log.exception("async invoke of %s failed to run", job["arn"])
             return
+        job["attempt"] += 1
         if not result.error_type:
             self._destination(fn, config, "OnSuccess", job, result, "Success")
             return
@@ -520,10 +553,15 @@ class _SqsPoller:
         return record
 
     def _process(self, batch: list) -> None:
+        from edalab.lambda_runtime import Throttled
+
         try:
             fn = _function(self.account_id, self.esm.region, self.esm.function_arn)
             event = {"Records": [self._record(m) for m in batch]}
-            result = run(fn, json.dumps(event), invoked_arn=self.esm.function_arn)
+            try:
+                result = run(fn, json.dumps(event), invoked_arn=self.esm.function_arn)
+            except Throttled:  # reserved concurrency 0: the batch returns after the timeout
+                return
             if result.error_type:
                 return  # the whole batch comes back after the visibility timeout
             failed = set()
@@ -709,6 +747,14 @@ def _patch_backend(lm) -> None:
             _check_batching(merged)
         return update_esm(self, uuid_, spec)
 
+    delete_function = backend_cls.delete_function
+
+    def patched_delete_function(self, function_name, qualifier=None):
+        fn = self.get_function(function_name, qualifier)
+        delete_function(self, function_name, qualifier)
+        if _pool is not None:
+            _pool.retire(fn.account_id, fn.region, fn.function_name)
+
     add_permission = backend_cls.add_permission
 
     def patched_add_permission(self, function_name, qualifier, raw):
@@ -727,6 +773,7 @@ def _patch_backend(lm) -> None:
     backend_cls.create_event_source_mapping = patched_create_esm
     backend_cls.update_event_source_mapping = patched_update_esm
     backend_cls.add_permission = patched_add_permission
+    backend_cls.delete_function = patched_delete_function
 
 
 def _check_batching(spec: dict) -> None:
@@ -844,7 +891,10 @@ def _patch_s3() -> None:
 def install() -> None:
     from moto.awslambda import models as lm
 
+    from moto.awslambda.responses import LambdaResponse
+
     lm.LambdaFunction.invoke = _invoke
+    LambdaResponse.invoke = _invoke_api
     _patch_backend(lm)
     _patch_invoke_async_api()
     _patch_sns()

@@ -122,7 +122,10 @@ class Pool:
         self._refill.set()
 
     def _spawn(self) -> Worker:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": "UTC"}
+        # MALLOC_ARENA_MAX: glibc reads it at start; fewer arenas keep the address space near
+        # real use, so the RLIMIT_AS backstop does not hit handlers that start threads.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": "UTC",
+               "MALLOC_ARENA_MAX": "2"}
         worker = Worker(self.root / "workers", env)
         with self._cond:
             self._all.add(worker)
@@ -181,6 +184,19 @@ class Pool:
         for worker in busy:
             worker.kill()   # its invocation ends as WorkerGone; _release then disposes of it
         shutil.rmtree(self.root / "code", ignore_errors=True)
+
+    def retire(self, account_id: str, region: str, function_name: str) -> None:
+        """The function was deleted: its environments are not reused (a function created again
+        under the same name starts cold, as on AWS)."""
+        with self._cond:
+            gone = [spec for spec in self._current
+                    if spec[:3] == (account_id, region, function_name)]
+            doomed = []
+            for identity in gone:
+                spec = self._current.pop(identity)
+                doomed += self._idle.pop(spec, [])
+        for worker in doomed:
+            self._discard(worker)
 
     def shutdown(self) -> None:
         with self._cond:
@@ -460,4 +476,4 @@ def _ms(t: float) -> int:
 def _address_space_limit(memory_mb: int) -> int:
     """A hard backstop (RLIMIT_AS) far above the memory size: the parent's RSS watch is what
     enforces MemorySize; this only stops one giant allocation from swamping the machine."""
-    return (2 * memory_mb + 2048) * 1024 * 1024
+    return (2 * memory_mb + 1024) * 1024 * 1024

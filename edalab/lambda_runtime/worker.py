@@ -24,7 +24,7 @@ import psutil
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 RECORD = "\x1e"
-POLL = 0.05  # s between memory checks while a handler runs
+POLL = 0.02  # s between memory checks while a handler runs
 
 
 class WorkerGone(Exception):

@@ -380,3 +380,47 @@ def test_dry_run_validates_without_running(aws, make_function, log_messages):
     response = aws("lambda").invoke(FunctionName=name, InvocationType="DryRun")
     assert response["StatusCode"] == 204
     assert log_messages(name) == []
+
+
+def test_reserved_concurrency_zero_throttles(aws, make_function):
+    """"If you set reserved concurrency to zero, Lambda throttles all invocations of the
+    function"; a throttled synchronous invocation is TooManyRequestsException (HTTP 429).
+    (Configuring reserved concurrency; Invoke API errors)"""
+    lam = aws("lambda")
+    name = make_function("def lambda_handler(e, c):\n    return 'ran'\n")
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError) as err:
+        lam.invoke(FunctionName=name, Payload=b"{}")
+    assert err.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    lam.delete_function_concurrency(FunctionName=name)
+    assert invoke(lam, name)["Body"] == "ran"
+
+
+def test_published_versions_keep_their_code(aws, make_function):
+    """"Lambda creates a new version of your function each time that you publish the function.
+    The new version is a copy of the unpublished version of the function." A qualified
+    invocation runs that version. (Lambda function versions)"""
+    from edalab import zip_handler
+
+    lam = aws("lambda")
+    name = make_function("def lambda_handler(e, c):\n    return ['v1', c.function_version, c.invoked_function_arn]\n")
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.update_function_code(FunctionName=name, ZipFile=zip_handler(
+        "def lambda_handler(e, c):\n    return ['latest', c.function_version]\n"))
+    body = invoke(lam, name, Qualifier=version)["Body"]
+    assert body[:2] == ["v1", version] and body[2].endswith(f":{name}:{version}")
+    assert invoke(lam, name)["Body"] == ["latest", "$LATEST"]
+
+
+def test_a_recreated_function_starts_cold(aws, make_function):
+    """Deleting a function deletes its execution environments: a function created again under
+    the same name does not see the old one's module state. (Lambda execution environment
+    lifecycle: Shutdown)"""
+    source = "calls = []\ndef lambda_handler(e, c):\n    calls.append(1)\n    return len(calls)\n"
+    lam = aws("lambda")
+    name = make_function(source)
+    assert [invoke(lam, name)["Body"] for _ in range(2)] == [1, 2]
+    lam.delete_function(FunctionName=name)
+    make_function(source, name=name)
+    assert invoke(lam, name)["Body"] == 1
