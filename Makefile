@@ -32,7 +32,8 @@ status: install
 	$(BIN)/edalab status
 
 lab: install up
-	cd notebooks && ../$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --port=$(PORT) 00-start-here.ipynb
+	JUPYTER_CONFIG_PATH=$(CURDIR)/edalab/jupyter $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --port=$(PORT) \
+	  --ServerApp.root_dir=$(CURDIR) notebooks/00-start-here.ipynb
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
