@@ -17,7 +17,6 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/jupyter labextension enable --level=sys-prefix @jupyter/nbgrader >/dev/null 2>&1 || true
 	@touch $@
 
 install: $(STAMP)
@@ -33,7 +32,7 @@ status: install
 
 lab: install up
 	JUPYTER_CONFIG_PATH=$(CURDIR)/edalab/jupyter $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --port=$(PORT) \
-	  --ServerApp.root_dir=$(CURDIR) notebooks/00-start-here.ipynb
+	  --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00-start-here.ipynb
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
