@@ -23,6 +23,7 @@ impatient labs set it, real AWS ignores it.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import heapq
 import itertools
@@ -99,6 +100,7 @@ def pool():
             root = _runtime_root()
             shutil.rmtree(root, ignore_errors=True)  # environments of a previous emulator run
             _pool = Pool(root, _write_logs, _endpoint)
+            atexit.register(_pool.shutdown)  # environments run in their own sessions
         return _pool
 
 

@@ -312,6 +312,7 @@ class Pool:
             keep = (reusable and worker.alive() and worker.generation == self._generation
                     and self._current.get(spec.identity) == spec)
             if keep:
+                worker.trim_log()
                 self._idle[spec].append(worker)
             self._busy[spec] -= 1
             if not self._busy[spec]:

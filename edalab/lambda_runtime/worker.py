@@ -197,6 +197,14 @@ class Worker:
         except OSError:
             return 0
 
+    def trim_log(self, limit: int = 8 << 20) -> None:
+        """Empty the log file once it is big (between invocations: everything is read)."""
+        if self.log_offset() > limit:
+            try:
+                os.truncate(self.log_path, 0)  # the child appends (O_APPEND): it goes on at 0
+            except OSError:
+                pass
+
     def read_log(self, offset: int, default_ms: int) -> list[tuple[int, str]]:
         """(epoch ms, line) for what the worker wrote since ``offset``."""
         try:

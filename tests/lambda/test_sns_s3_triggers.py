@@ -118,3 +118,28 @@ def test_add_permission_is_accepted_and_visible_in_the_policy(aws, make_function
         lam.add_permission(FunctionName=name, StatementId="events", Action="lambda:InvokeFunction",
                            Principal="events.amazonaws.com")
     assert err.value.response["Error"]["Code"] == "ResourceConflictException"
+
+
+def test_eventbridge_rule_with_a_lambda_target(aws, make_function, results, unique, wait, account):
+    """"EventBridge invokes your function asynchronously with the matched event" - the event
+    envelope (version, id, detail-type, source, account, time, region, resources, detail) is the
+    function's input. (Using Lambda with EventBridge; S3 object created tutorial)"""
+    events, lam, s3 = aws("events"), aws("lambda"), aws("s3")
+    bucket = unique("photos")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    name = make_function(RECORDER)
+    rule = unique("object-created")
+    rule_arn = events.put_rule(Name=rule, EventPattern=json.dumps({
+        "source": ["aws.s3"], "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [bucket]}}}))["RuleArn"]
+    lam.add_permission(FunctionName=name, StatementId="eventbridge", Action="lambda:InvokeFunction",
+                       Principal="events.amazonaws.com", SourceArn=rule_arn)
+    events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": function_arn(aws, name)}])
+    s3.put_object(Bucket=bucket, Key="cat.jpg", Body=b"meow")
+    event = wait(lambda: results(name), what="the EventBridge event")[0]
+    assert event["source"] == "aws.s3" and event["detail-type"] == "Object Created"
+    assert event["account"] == account and event["region"] == "us-east-1"
+    assert event["detail"]["bucket"]["name"] == bucket
+    assert event["detail"]["object"]["key"] == "cat.jpg"
