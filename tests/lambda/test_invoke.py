@@ -424,3 +424,15 @@ def test_a_recreated_function_starts_cold(aws, make_function):
     lam.delete_function(FunctionName=name)
     make_function(source, name=name)
     assert invoke(lam, name)["Body"] == 1
+
+
+def test_deprecated_invoke_async_api_queues_the_event(aws, make_function, results, wait):
+    """InvokeAsync (deprecated) "Invokes a function asynchronously"; "The payload limit is
+    256KB. For larger payloads, for up to 1MB, use Invoke." (InvokeAsync API)"""
+    lam = aws("lambda")
+    name = make_function("import json\ndef lambda_handler(e, c):\n    print('RESULT ' + json.dumps(e))\n")
+    assert lam.invoke_async(FunctionName=name, InvokeArgs=b'{"legacy": true}')["Status"] == 202
+    assert wait(lambda: results(name), what="the queued event") == [{"legacy": True}]
+    with pytest.raises(ClientError) as err:
+        lam.invoke_async(FunctionName=name, InvokeArgs=json.dumps({"x": "y" * 300_000}).encode())
+    assert err.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
