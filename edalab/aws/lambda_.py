@@ -38,7 +38,6 @@ import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 
 from . import on_reset, worker
@@ -53,13 +52,6 @@ DEFAULT_RETRY_DELAYS = (60.0, 120.0)      # s: "one minute ... two minutes" betw
 DEFAULT_MAX_EVENT_AGE = 6 * 3600          # s: MaximumEventAgeInSeconds default
 RETRY_TAG = "edalab:async-retry-delays"
 SQS_DEFAULT_CONCURRENCY = 5               # pollers start with five concurrent batches on AWS
-RESERVED_ENV = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})
 
 _pool = None
 _pool_lock = threading.Lock()
@@ -326,6 +318,8 @@ class _AsyncInvoker:
         self._destination(fn, config, "OnFailure", job, result, condition)
 
     def _destination(self, fn, config: dict, kind: str, job: dict, result, condition: str) -> None:
+        from edalab.lambda_runtime import iso_now
+
         target = ((config.get("DestinationConfig") or {}).get(kind) or {}).get("Destination")
         if not target:
             return
@@ -335,7 +329,7 @@ class _AsyncInvoker:
             response_payload = result.payload.decode("utf-8", "replace")
         record = {
             "version": "1.0",
-            "timestamp": _iso_now(),
+            "timestamp": iso_now(),
             "requestContext": {"requestId": job["request_id"],
                                "functionArn": f"{_unqualified(fn.function_arn)}:{fn.version}",
                                "condition": condition, "approximateInvokeCount": job["attempt"]},
@@ -396,11 +390,6 @@ def _retry_delays(fn) -> tuple[float, ...]:
 def _unqualified(arn: str) -> str:
     parts = arn.split(":")
     return ":".join(parts[:7])
-
-
-def _iso_now() -> str:
-    now = datetime.now(timezone.utc)
-    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z"
 
 
 def _deliver(account_id: str, target_arn: str, record: dict, kind: str) -> None:
@@ -689,7 +678,9 @@ def _check_zip(code: dict) -> None:
 
 def _check_environment(spec: dict) -> None:
     variables = ((spec.get("Environment") or {}).get("Variables") or {})
-    reserved = sorted(k for k in variables if k in RESERVED_ENV)
+    from edalab.lambda_runtime import AWS_RESERVED_ENV
+
+    reserved = sorted(k for k in variables if k in AWS_RESERVED_ENV)
     if reserved:
         raise _client_error(
             "InvalidParameterValueException",

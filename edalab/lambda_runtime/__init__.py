@@ -26,6 +26,6 @@ whatever ``Runtime`` says), layers, container images, extensions, SnapStart.
 
 from __future__ import annotations
 
-from .pool import FunctionSpec, Pool, Result, Throttled
+from .pool import AWS_RESERVED_ENV, FunctionSpec, Pool, Result, Throttled, iso_now
 
-__all__ = ["FunctionSpec", "Pool", "Result", "Throttled"]
+__all__ = ["AWS_RESERVED_ENV", "FunctionSpec", "Pool", "Result", "Throttled", "iso_now"]

@@ -14,6 +14,7 @@ whose function was updated is stopped instead of being reused.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import math
@@ -34,6 +35,14 @@ from .worker import Worker, WorkerGone, WorkerOutOfMemory, WorkerTimeout
 log = logging.getLogger("edalab.lambda")
 
 INIT_TIMEOUT = 10.0     # s: AWS's limit for the Init phase of on-demand functions
+# Environment variables the runtime sets and AWS does not let a function override.
+AWS_RESERVED_ENV = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
 TAIL_BYTES = 4096       # LogType=Tail returns the last 4 KB of the log
 
 
@@ -216,8 +225,6 @@ class Pool:
             if not target.is_dir():
                 tmp = target.with_name(f"{name}.{uuid.uuid4().hex}")
                 tmp.mkdir(parents=True)
-                import io
-
                 with zipfile.ZipFile(io.BytesIO(spec.code_bytes)) as zf:
                     zf.extractall(tmp)
                 tmp.rename(target)
@@ -431,9 +438,7 @@ class _Run:
         """The environment timed out or died: AWS's platform error, not the handler's."""
         rid, timeout = self.request_id, self.spec.timeout
         if isinstance(exc, WorkerTimeout):
-            now = datetime.now(timezone.utc)
-            self.log(f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z {rid} "
-                     f"Task timed out after {timeout:.2f} seconds")
+            self.log(f"{iso_now()} {rid} Task timed out after {timeout:.2f} seconds")
             self.error_type, self.status = "Sandbox.Timedout", "timeout"
             message = f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds"
         else:
@@ -468,6 +473,12 @@ class _Run:
         tail = "".join(msg + "\n" for _, msg in self.events)
         return Result(self.request_id, self.body, self.error_type, tail, self.handler_start,
                       self.duration_ms)
+
+
+def iso_now() -> str:
+    """UTC now as AWS writes it in logs and records: 2026-11-27T09:00:00.123Z."""
+    now = datetime.now(timezone.utc)
+    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z"
 
 
 def _ms(t: float) -> int:
