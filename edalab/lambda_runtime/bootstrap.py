@@ -104,6 +104,11 @@ class LineRecorder:
                 partial, self._partial = self._partial, ""
                 self._emit([partial])
 
+    @property
+    def buffer(self):
+        """``sys.stdout.buffer.write(b"...")`` works too (decoded as UTF-8)."""
+        return _BinaryView(self)
+
     def isatty(self):
         return False
 
@@ -119,6 +124,18 @@ class LineRecorder:
 
     def readable(self):
         return False
+
+
+class _BinaryView:
+    def __init__(self, text):
+        self._text = text
+
+    def write(self, data):
+        self._text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self):
+        self._text.flush()
 
 
 # -- the context object (mirrors awslambdaric's LambdaContext) -------------------------------
