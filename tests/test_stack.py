@@ -118,5 +118,6 @@ def test_reset_wipes_emulator_state(stack, aws):
 
 
 def test_logs_show_both_services(stack):
-    text = stack.logs()
+    text = stack.logs(lines=100_000)
     assert "== aws" in text and "== kafka" in text and "AWS emulator on" in text
+    assert len(stack.logs("aws", lines=3).splitlines()) == 4, "a header and the last 3 lines"
