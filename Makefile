@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
+# Two workers: one per core; each starts its own stack on free ports.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install lab up down status test test-fast labs check-labs bench freeze clean help
 
