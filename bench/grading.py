@@ -1,0 +1,131 @@
+"""Class-size grading: `edalab grade autograde --workers 2` against plain serial
+`nbgrader autograde`, on the same 30 submissions of the grading tests' dummy lab, in one run.
+
+Prints both wall times (whole commands, start-up included) and the ratio; exits non-zero if
+the two gradebooks disagree on any student's score. Starts its own embedded stack on free
+ports in a temporary folder. Target: ratio >= 1.8 on 2 idle cores (the kernels' start-up
+and the tests are what parallelise; the ratio drops when other work shares the cores).
+
+    .venv/bin/python bench/grading.py [--students 30] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from edalab.grading import Course  # noqa: E402
+from edalab.grading.course import DEFAULT_ROOT  # noqa: E402
+from edalab.grading.generate import generate  # noqa: E402
+from edalab.stack import Stack  # noqa: E402
+
+LAB = "dummy_lab"
+SOURCE = REPO / "tests" / "grading" / "fixture_course" / "source"
+
+# Variants of the two pure-Python answers; every submission creates its queue, so plain
+# nbgrader (one shared account) and edalab (one account each) must give the same scores.
+ADD = {"right": "def add(a, b):\n    return a + b",
+       "partial": "def add(a, b):\n    return 3 if (a, b) == (1, 2) else 0",
+       "wrong": "def add(a, b):\n    return a - b"}
+ANSWER = {"right": "answer = 42", "partial": "answer = 42.0", "wrong": "answer = None"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def submissions(n: int) -> dict[str, str]:
+    solution = nbformat.read(SOURCE / LAB / f"{LAB}.ipynb", as_version=4)
+    rng = random.Random(7)
+    out = {}
+    for i in range(n):
+        nb = copy.deepcopy(solution)
+        cells = {c.get("id"): c for c in nb.cells}
+        cells["answer-add"].source = ADD[rng.choice(list(ADD))]
+        cells["answer-answer"].source = ANSWER[rng.choice(list(ANSWER))]
+        out[f"s{i:03d}"] = nbformat.writes(nb)
+    return out
+
+
+def scores(course: Course) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.gradebook}") as gb:
+        return {s.student.id: s.score for s in gb.find_assignment(LAB).submissions}
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    started = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="edalab-bench-grading-") as tmp:
+        tmp = Path(tmp)
+        stack = Stack(home=tmp / "home", aws_port=free_port(), kafka_port=free_port())
+        os.environ.update(EDALAB_HOME=str(stack.home), EDALAB_AWS_PORT=str(stack.aws_port),
+                          EDALAB_KAFKA_PORT=str(stack.kafka_port))
+        stack.up(say=lambda *_: None)
+        try:
+            template = Course.at(DEFAULT_ROOT).copy_to(tmp / "template" / "graders", [LAB], source=SOURCE)
+            generate(template, [LAB])
+            for student, text in submissions(args.students).items():
+                template.submit(student, LAB, text=text)
+            courses = {}
+            for name in ("edalab", "nbgrader"):
+                shutil.copytree(template.root.parent, tmp / name)
+                courses[name] = Course(tmp / name / "graders")
+
+            print(f"{args.students} submissions of {LAB}, {os.cpu_count()} cores, "
+                  f"load average {os.getloadavg()[0]:.1f}")
+            serial = timed([sys.executable, "-m", "nbgrader", "autograde", LAB], courses["nbgrader"].root)
+            print(f"nbgrader autograde (serial):              {serial:7.1f} s  "
+                  f"({serial / args.students:.2f} s per submission)")
+            parallel = timed([sys.executable, "-m", "edalab", "grade", "--course", str(courses["edalab"].root),
+                              "autograde", LAB, "--workers", str(args.workers)], REPO)
+            print(f"edalab grade autograde --workers {args.workers}:      {parallel:7.1f} s  "
+                  f"({parallel / args.students:.2f} s per submission)")
+            print(f"ratio (serial / parallel): {serial / parallel:.2f}x  (target >= 1.8x on 2 idle cores)")
+
+            a, b = scores(courses["edalab"]), scores(courses["nbgrader"])
+            differ = sorted(s for s in set(a) | set(b) if a.get(s) != b.get(s))
+            totals = sorted(a.values())
+            print(f"scores: {len(a)} graded, min {totals[0]:g}, max {totals[-1]:g}, "
+                  f"mean {sum(totals) / len(totals):.2f}; same as nbgrader: {'yes' if not differ else 'NO'}")
+            if differ:
+                for s in differ:
+                    print(f"  {s}: edalab {a.get(s)} vs nbgrader {b.get(s)}")
+                return 1
+        finally:
+            stack.down(say=lambda *_: None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
