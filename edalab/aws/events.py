@@ -6,7 +6,10 @@
   every event on the bus).
 * SNS and Lambda targets deliver (moto raises NotImplementedError, and that 500 broke every
   put_events on the bus). One failing target is logged and never stops the others.
-* ``Input`` and ``InputPath`` on a target are honoured (``InputTransformer`` stays moto's).
+* ``Input`` and ``InputPath`` on a target are honoured.
+* ``InputTransformer`` fills its template as AWS does (a string placeholder outside quotes
+  arrives as a JSON string; moto pastes it bare, fails to parse, and delivers nothing) for
+  SQS, SNS and Lambda targets; other targets keep moto's.
 * ``TestEventPattern`` answers, with the very matcher the rules use.
 * A pattern with wrong syntax is refused with InvalidEventPatternException, as AWS does.
 """
@@ -118,8 +121,74 @@ def _full_event(event: dict) -> dict:
     return out
 
 
-def _input_override(target: dict, event: dict) -> str | None:
-    """The text a target receives instead of the event, for ``Input`` / ``InputPath``."""
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+
+
+def _template_values(transformer: dict, event: dict, rule) -> dict:
+    """The value of every placeholder an InputTransformer may use, predefined ones included."""
+    from jsonpath_ng.ext import parse
+
+    full = _full_event(event)
+    values = {}
+    for name, path in (transformer.get("InputPathsMap") or {}).items():
+        matches = parse(path).find(full)
+        values[name] = matches[0].value if matches else None
+    ingested = event.get("ingestion-time", event.get("time"))
+    values.update({
+        "aws.events.rule-arn": getattr(rule, "arn", None),
+        "aws.events.rule-name": getattr(rule, "name", None),
+        "aws.events.event.ingestion-time": _iso(ingested) if ingested is not None else None,
+        "aws.events.event": {k: v for k, v in full.items() if k != "detail"},
+        "aws.events.event.json": full})
+    return values
+
+
+def render_input_template(template: str, values: dict) -> str:
+    """InputTemplate with its placeholders filled as AWS does.
+
+    In a JSON template a value outside quotes is inserted as JSON (a string arrives quoted,
+    numbers and objects as they are) and a value inside quotes becomes part of that string;
+    in a plain-text template every value is inserted as text. moto pastes strings unquoted
+    and then fails to parse its own output, delivering nothing. Hand-written: a template is
+    not JSON until it is filled, so no JSON library can read it; this walks it once, tracking
+    whether it is inside a string."""
+    is_json = template.lstrip().startswith(("{", "["))
+    out: list[str] = []
+    in_string = escaped = False
+    pos = 0
+    while pos < len(template):
+        char = template[pos]
+        match = _PLACEHOLDER.match(template, pos) if char == "<" else None
+        if match and match.group(1) in values:
+            value = values[match.group(1)]
+            if not is_json:
+                out.append(value if isinstance(value, str) else json.dumps(value))
+            elif in_string:
+                text = value if isinstance(value, str) else json.dumps(value)
+                out.append(json.dumps(text)[1:-1])
+            else:
+                out.append(json.dumps(value))
+            pos = match.end()
+            continue
+        if is_json:
+            if escaped:
+                escaped = False
+            elif char == "\\" and in_string:
+                escaped = True
+            elif char == '"':
+                in_string = not in_string
+        out.append(char)
+        pos += 1
+    return "".join(out)
+
+
+def _input_override(target: dict, event: dict, rule=None) -> str | None:
+    """The text a target receives instead of the event, for ``Input`` / ``InputPath`` /
+    ``InputTransformer``."""
+    transformer = target.get("InputTransformer")
+    if transformer and transformer.get("InputTemplate"):
+        return render_input_template(transformer["InputTemplate"],
+                                     _template_values(transformer, event, rule))
     if target.get("Input") is not None:
         return target["Input"]  # "Valid JSON text passed to the target"
     if target.get("InputPath"):
@@ -137,8 +206,11 @@ def _deliver(rule, target: dict, event: dict, transform_input: bool) -> None:
     from moto.utilities.arns import parse_arn
 
     arn = parse_arn(target["Arn"])
-    override = _input_override(target, event) if transform_input else None
     service = arn.service
+    override = None
+    if transform_input and (service in ("sqs", "sns", "lambda")
+                            or not target.get("InputTransformer")):
+        override = _input_override(target, event, rule)
     if override is None and service not in ("sns", "lambda"):
         # moto handles this target (SQS, Logs, archives, buses, API destinations) itself.
         single = copy.copy(rule)

@@ -7,11 +7,15 @@ and the object's ``sequencer`` / ``versionId``; it encodes the ``/`` of a key as
 and it gives delete events a size and an ETag (AWS's ObjectRemoved records have neither). "Event message structure" in the S3 user guide
 lists the fields; this module adds them where moto builds the record. S3 -> Lambda delivery
 itself (asynchronous invocation) is in ``lambda_``.
+
+GetBucketNotificationConfiguration also answers the ``EventBridgeConfiguration`` that
+PutBucketNotificationConfiguration stored (moto keeps it but leaves it out of the answer).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import time
 import uuid
 from urllib.parse import quote_plus
@@ -24,8 +28,37 @@ def _sequencer() -> str:
     return f"{time.time_ns():016X}{next(_sequence) % 0x10000:04X}"
 
 
+def _answer_eventbridge_configuration() -> None:
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_notification
+
+    def get_bucket_notification(self):
+        answer = original(self)
+        config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if config is None or getattr(config, "event_bridge", None) is None:
+            return answer
+        status, headers, body = answer
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        if "<EventBridgeConfiguration" in text:
+            return answer
+        closing = "</NotificationConfiguration>"
+        if closing in text:
+            text = text.replace(closing, f"<EventBridgeConfiguration/>{closing}", 1)
+        else:  # moto's answer was the empty <NotificationConfiguration xmlns="..."/>
+            text = re.sub(r"<NotificationConfiguration([^>]*)/>",
+                          rf"<NotificationConfiguration\1><EventBridgeConfiguration/>{closing}",
+                          text, count=1)
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        return status, headers, text.encode("utf-8") if isinstance(body, bytes) else text
+
+    S3Response.get_bucket_notification = get_bucket_notification
+
+
 def install() -> None:
     from moto.s3 import notifications
+
+    _answer_eventbridge_configuration()
 
     build = notifications._get_s3_event
 

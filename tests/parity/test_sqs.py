@@ -8,7 +8,7 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
-from parity_helpers import receive_all
+from parity_helpers import receive_all, wait_for
 
 
 def _fifo(sqs, unique_name, **attrs):
@@ -177,3 +177,90 @@ def test_long_polling_returns_a_message_sent_during_the_wait(aws, unique):
     finally:
         sender.join()
     assert [m["Body"] for m in got] == ["SendEmail"]
+
+
+def _arn(sqs, url):
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+
+
+def _dead_letters(sqs, unique, bodies_in=("TakePayment 1", "TakePayment 2")):
+    """A source queue with maxReceiveCount 1 whose messages have all gone to its DLQ."""
+    dlq = sqs.create_queue(QueueName=unique("payments-dlq"))["QueueUrl"]
+    url = sqs.create_queue(QueueName=unique("payments"), Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": _arn(sqs, dlq),
+                                     "maxReceiveCount": "1"})})["QueueUrl"]
+    for body in bodies_in:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    for msg in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                   WaitTimeSeconds=1)["Messages"]:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
+                                      VisibilityTimeout=0)
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []) == []
+    return url, dlq
+
+
+def _finished_task(sqs, dlq_arn):
+    def done():
+        tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+        return tasks if tasks and tasks[0]["Status"] != "RUNNING" else None
+    return wait_for(done, timeout=20)
+
+
+@pytest.mark.moto_gap("StartMessageMoveTask is not implemented (500)")
+def test_dead_letter_redrive_back_to_the_source_queue(aws, unique):
+    """AWS StartMessageMoveTask: "Starts an asynchronous task to move messages from a specified
+    source queue to a specified destination queue"; DestinationArn: "If this field is left
+    blank, the messages will be redriven back to their respective original source queues."
+    ListMessageMoveTasks reports the task with its Status and
+    ApproximateNumberOfMessagesMoved."""
+    sqs = aws("sqs")
+    url, dlq = _dead_letters(sqs, unique)
+    dlq_arn = _arn(sqs, dlq)
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    assert handle
+    tasks = _finished_task(sqs, dlq_arn)
+    assert tasks, "the move task never finished"
+    assert tasks[0]["Status"] == "COMPLETED"
+    assert tasks[0]["SourceArn"] == dlq_arn
+    assert tasks[0]["ApproximateNumberOfMessagesMoved"] == 2
+    got = sorted(m["Body"] for m in receive_all(sqs, url, expect=2))
+    assert got == ["TakePayment 1", "TakePayment 2"]
+    assert receive_all(sqs, dlq, wait=1) == []
+
+
+@pytest.mark.moto_gap("StartMessageMoveTask is not implemented (500)")
+def test_dead_letter_redrive_to_a_named_queue(aws, unique):
+    """AWS StartMessageMoveTask, DestinationArn: "The ARN of the queue that receives the moved
+    messages. You can use this field to specify the destination queue where you would like to
+    redrive messages." A queue that is nobody's dead-letter queue cannot be a source: "This
+    action is currently limited to supporting message redrive from queues that are configured
+    as dead-letter queues (DLQs) of other Amazon SQS queues only.\""""
+    sqs = aws("sqs")
+    url, dlq = _dead_letters(sqs, unique, ("Refund 1",))
+    parking = sqs.create_queue(QueueName=unique("parking"))["QueueUrl"]
+    sqs.start_message_move_task(SourceArn=_arn(sqs, dlq), DestinationArn=_arn(sqs, parking))
+    tasks = _finished_task(sqs, _arn(sqs, dlq))
+    assert tasks and tasks[0]["Status"] == "COMPLETED"
+    assert tasks[0]["DestinationArn"] == _arn(sqs, parking)
+    assert [m["Body"] for m in receive_all(sqs, parking, expect=1)] == ["Refund 1"]
+    assert receive_all(sqs, url, wait=1) == []
+    with pytest.raises(ClientError):
+        sqs.start_message_move_task(SourceArn=_arn(sqs, parking))
+
+
+@pytest.mark.moto_gap("after a VisibilityTimeout=0 receive, a FIFO group comes back partial "
+                      "and out of order")
+def test_fifo_peek_with_zero_visibility_keeps_the_group_in_order(aws, unique):
+    """AWS ReceiveMessage, VisibilityTimeout: "The duration (in seconds) that the received
+    messages are hidden from subsequent retrieve requests" - with 0 nothing is hidden, so the
+    next receive sees the whole group again, and "messages that belong to the same message
+    group are always processed one by one, in a strict order relative to the message group"."""
+    sqs = aws("sqs")
+    url = _fifo(sqs, unique("orders"), ContentBasedDeduplication="true")
+    for body in ("a1", "a2", "a3"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="A")
+    peek = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    assert [m["Body"] for m in peek["Messages"]] == ["a1", "a2", "a3"]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    assert [m["Body"] for m in again.get("Messages", [])] == ["a1", "a2", "a3"]
