@@ -18,7 +18,7 @@ log = logging.getLogger("edalab.aws")
 
 # Order matters only where one extension builds on another (Lambda first: the others
 # invoke functions through it).
-EXTENSIONS = ("lambda_", "sqs", "sns", "events", "s3", "msk")
+EXTENSIONS = ("lambda_", "sqs", "sns", "events", "s3", "msk", "logs")
 
 _reset_hooks: list = []
 _workers: list = []
