@@ -22,6 +22,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from . import TABLE_CSS, Poller
+from .polled import PolledBox
 
 LAB_IDS = (
     "lab01_monolith", "lab02_events_commands", "lab03_event_sourcing", "lab04_cqrs",
@@ -179,7 +180,7 @@ def render(rows: list[dict]) -> str:
             f"{body}</table></div>")
 
 
-class LabProgress(w.VBox):
+class LabProgress(PolledBox):
     """Progress panel: re-reads the lab notebooks every ``interval`` s; the button validates."""
 
     def __init__(self, labs=None, root: Path | None = None, interval: float = 5.0,
@@ -235,15 +236,6 @@ class LabProgress(w.VBox):
         if wait:
             self._checking.join()
         return self._checking
-
-    def stop(self) -> None:
-        poller = getattr(self, "poller", None)
-        if poller is not None:
-            poller.stop()
-
-    def close(self) -> None:
-        self.stop()
-        super().close()
 
     def __repr__(self) -> str:
         return "Labs: " + ", ".join(f"{r['lab']} {r['state']}" for r in self.rows)

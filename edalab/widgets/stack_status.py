@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import ipywidgets as w
 
 from . import TABLE_CSS, Poller
+from .polled import PolledBox
 
 
 
@@ -73,7 +74,7 @@ def render(rows: list[dict], target_name: str, checked_at: str) -> str:
             f"{''.join(body)}</table>{summary}</div>")
 
 
-class StackStatus(w.VBox):
+class StackStatus(PolledBox):
     """Live stack status; refreshes every ``interval`` seconds until ``stop()``."""
 
     def __init__(self, interval: float = 3.0, live: bool = True, **kwargs):
@@ -147,16 +148,6 @@ class StackStatus(w.VBox):
         if wait:
             thread.join()
         return thread
-
-    def stop(self) -> None:
-        """Stop refreshing (the stack itself keeps running)."""
-        poller = getattr(self, "poller", None)
-        if poller is not None:
-            poller.stop()
-
-    def close(self) -> None:
-        self.stop()
-        super().close()
 
     def __repr__(self) -> str:  # what a headless run or a plain console shows
         if not self.rows:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import ipywidgets as w
 
 from . import TABLE_CSS, Poller
+from .polled import PolledBox
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Message:
     consumers: list[str] = field(default_factory=list)
 
 
-class TraceView(w.VBox):
+class TraceView(PolledBox):
     """A live table of messages by correlation id; ``to_mermaid()`` gives a sequence diagram."""
 
     def __init__(self, title: str = "Event flow", max_messages: int = 200, **kwargs):
@@ -111,18 +112,10 @@ class TraceView(w.VBox):
         self.poller = Poller(tick, interval, max_runtime=max_runtime)
         self.poller.start()
 
-    def stop(self) -> None:
-        if self.poller is not None:
-            self.poller.stop()
-
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
         self._redraw()
-
-    def close(self) -> None:
-        self.stop()
-        super().close()
 
     # -- reading ----------------------------------------------------------------------------
     def by_correlation(self) -> dict[str | None, list[Message]]:
