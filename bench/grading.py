@@ -16,7 +16,6 @@ import copy
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from edalab.grading import Course  # noqa: E402
 from edalab.grading.course import DEFAULT_ROOT  # noqa: E402
 from edalab.grading.generate import generate  # noqa: E402
-from edalab.stack import Stack  # noqa: E402
+from edalab.stack import Stack, free_port  # noqa: E402
 
 LAB = "dummy_lab"
 SOURCE = REPO / "tests" / "grading" / "fixture_course" / "source"
@@ -42,12 +41,6 @@ ADD = {"right": "def add(a, b):\n    return a + b",
        "partial": "def add(a, b):\n    return 3 if (a, b) == (1, 2) else 0",
        "wrong": "def add(a, b):\n    return a - b"}
 ANSWER = {"right": "answer = 42", "partial": "answer = 42.0", "wrong": "answer = None"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def submissions(n: int) -> dict[str, str]:

@@ -12,19 +12,14 @@ plain server shares this process's moto.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from dataclasses import dataclass
 
 import pytest
 
+from edalab.stack import free_port  # edalab.stack never imports edalab.aws
+
 BACKENDS = ("embedded", "moto")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pytest_configure(config):
