@@ -11,9 +11,11 @@ from .clients import client, kafka_config, resource, session, topic
 from .lambda_zip import lambda_role_arn, zip_handler
 from .errors import ConfigError, EdalabError, NonLoopbackEndpoint, PortInUse, StackNotRunning
 from .target import current as current_target
+from .capabilities import capabilities, has_lambda
 
 __all__ = [
     "client", "resource", "zip_handler", "lambda_role_arn", "session", "kafka_config", "topic", "current_target",
+    "capabilities", "has_lambda",
     "EdalabError", "ConfigError", "StackNotRunning", "PortInUse", "NonLoopbackEndpoint",
 ]
 __version__ = "0.1.0"
@@ -46,6 +48,9 @@ def _install_notebook_errors() -> None:
         return None
 
     ip.set_custom_exc((EdalabError, EndpointConnectionError), handler)
+    from .capabilities import register_magic
+
+    register_magic(ip)  # %%needs_lambda
 
 
 _install_notebook_errors()

@@ -14,7 +14,7 @@ import sys
 from .errors import EdalabError
 
 # Subcommand groups that live with their concern; each module has register(subparsers).
-PLUGINS = ("edalab.grading.cli",)
+PLUGINS = ("edalab.grading.cli", "edalab.hub.cli")
 
 
 def _stack(args):

@@ -2,13 +2,16 @@
 
 Every notebook, lab and check helper gets its clients here, so the same code runs on the
 embedded stack, on docker compose and on AWS. For local targets the credentials are dummy
-ones built here (the learner's real keys in the environment or ~/.aws are never read) and a
-``before-send`` hook refuses any request whose host is not loopback.
+ones built here (the learner's real keys in the environment or ~/.aws are never read), proxy
+settings in the environment are ignored, the endpoint's host must resolve to loopback only
+(checked when a client is made and again by a ``before-send`` hook on every request), and so
+must the Kafka bootstrap servers.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import boto3
@@ -29,7 +32,7 @@ def _guard_and_scope(account_id: str | None):
 
     def hook(request, **_):
         host = urlsplit(request.url).hostname
-        if not _target.is_loopback(host):
+        if not _target.is_loopback(host):  # resolved now: a name must map to loopback only
             raise NonLoopbackEndpoint(
                 f"Refused to send {request.method} {request.url}: a local target only talks to "
                 "this machine. Use EDALAB_TARGET=aws to reach real AWS."
@@ -74,7 +77,32 @@ def _config(target: _target.Target, config: Config | None) -> Config:
         read_timeout=70,  # above SQS's 20 s long poll and Lambda's default timeouts
         s3={"addressing_style": "path"},  # bucket.127.0.0.1 is not a host
     )
-    return base.merge(config) if config else base
+    merged = base.merge(config) if config else base
+    if target.local:
+        # An explicit empty mapping: botocore then never reads HTTP(S)_PROXY / ALL_PROXY /
+        # NO_PROXY, so a proxy in the environment cannot see (or forward) local requests.
+        merged = merged.merge(Config(proxies={}))
+    return merged
+
+
+def _endpoint(target: _target.Target) -> str | None:
+    """The target's endpoint, for a local target checked and pinned to a loopback address.
+
+    The host is resolved now and every address must be loopback; a name is replaced by the
+    address it resolved to, so the connection cannot go where a later lookup would send it.
+    The before-send hook checks again on every request.
+    """
+    if not target.local:
+        return target.aws_endpoint
+    parts = urlsplit(target.aws_endpoint)
+    addresses = _target.loopback_addresses(parts.hostname)
+    if addresses is None:
+        _target.require_loopback(parts.hostname, f"The AWS endpoint {target.aws_endpoint!r}", target.name)
+    address = addresses[0]
+    if address == (parts.hostname or "").strip("[]").lower():
+        return target.aws_endpoint
+    host = f"[{address}]" if ":" in address else address
+    return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
 
 
 def client(service: str, account_id: str | None = None, target: _target.Target | None = None,
@@ -85,19 +113,22 @@ def client(service: str, account_id: str | None = None, target: _target.Target |
     naming the command that starts it, instead of a botocore connection error later.
     """
     target = target or _target.current()
+    endpoint = _endpoint(target)
     if check:
-        _target.require_running(target)
+        _target.require_running(replace(target, aws_endpoint=endpoint))
     return session(account_id, target).client(
-        service, endpoint_url=target.aws_endpoint, config=_config(target, config)
+        service, endpoint_url=endpoint, config=_config(target, config)
     )
 
 
 def resource(service: str, account_id: str | None = None, target: _target.Target | None = None,
              config: Config | None = None):
     """A boto3 resource (e.g. ``resource("s3")``) on the target."""
-    target = _target.require_running(target or _target.current())
+    target = target or _target.current()
+    endpoint = _endpoint(target)
+    _target.require_running(replace(target, aws_endpoint=endpoint))
     return session(account_id, target).resource(
-        service, endpoint_url=target.aws_endpoint, config=_config(target, config)
+        service, endpoint_url=endpoint, config=_config(target, config)
     )
 
 
@@ -126,4 +157,7 @@ def kafka_config(**overrides) -> dict:
         conf[key.replace("_", ".")] = value
     if "group.id" in conf:
         conf["group.id"] = topic(conf["group.id"])
+    if target.local:  # the same rule for an overridden bootstrap list, resolved now
+        for host in _target.bootstrap_hosts(str(conf.get("bootstrap.servers", ""))) or [""]:
+            _target.require_loopback(host, f"bootstrap.servers={conf.get('bootstrap.servers')!r}", target.name)
     return conf

@@ -22,6 +22,31 @@ def _pins() -> dict[str, str]:
     return pins
 
 
+def _iam_mode(stack) -> str:
+    """Whether the embedded stack enforces IAM: the running emulator says; else what
+    ``edalab up`` would start with (``EDALAB_IAM``)."""
+    import json
+    import os
+    import urllib.request
+
+    mode = None
+    if stack is not None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{stack.aws_port}/_edalab/health",
+                                        timeout=3) as resp:
+                mode = json.load(resp).get("iam")
+        except (OSError, ValueError):
+            mode = None
+    if mode is None:
+        off = os.environ.get("EDALAB_IAM", "on").strip().lower() in ("off", "0", "false", "no")
+        mode = "off" if off else "enforced"
+    if mode == "off":
+        return ("IAM off (EDALAB_IAM=off): deliveries and handler calls work without queue "
+                "policies, Lambda permissions or role policies, unlike on AWS")
+    return ("IAM enforced as on AWS: queue/topic/function policies and execution roles are "
+            "checked (EDALAB_IAM=off before `edalab up` switches it off)")
+
+
 def run(say=print) -> int:
     from .stack import Stack, port_free, port_owner
     from .target import current
@@ -64,6 +89,7 @@ def run(say=print) -> int:
             owner = port_owner(port) or "another process"
             report(False, f"{name} port {port} is taken by {owner}",
                    f"Stop it, or start on another port: edalab up --{'aws' if 'AWS' in name else 'kafka'}-port N")
+    say(f"  [--] permissions: {_iam_mode(stack if running else None)}")
     docker = shutil.which("docker")
     engine = False
     if docker:

@@ -18,8 +18,8 @@ Environment variables (all optional):
 ``EDALAB_HOME``        state folder of the embedded stack (pids, logs, data)
 ``EDALAB_AWS_PORT``    emulator port (default: the running stack's, else 4566)
 ``EDALAB_KAFKA_PORT``  broker port (default: the running stack's, else 9092)
-``EDALAB_AWS_ENDPOINT``  full endpoint URL for a local target (must be loopback)
-``EDALAB_KAFKA_BOOTSTRAP``  bootstrap servers (loopback for local targets)
+``EDALAB_AWS_ENDPOINT``  full endpoint URL for a local target (must resolve to loopback)
+``EDALAB_KAFKA_BOOTSTRAP``  bootstrap servers (resolving to loopback for local targets)
 ``EDALAB_REGION``      AWS region (default ``us-east-1``)
 ``EDALAB_ACCOUNT_ID``  account the clients act in (local targets; default 123456789012)
 ``EDALAB_KAFKA_PREFIX``  prefix for topic and group names (isolates learners)
@@ -83,17 +83,54 @@ def _port(var: str, key: str, default: int) -> int:
     return port
 
 
-def is_loopback(host: str | None) -> bool:
-    """True for localhost and addresses in 127.0.0.0/8 or ::1 (and nothing else)."""
+def loopback_addresses(host: str | None) -> list[str] | None:
+    """The addresses ``host`` stands for if every one is loopback (127.0.0.0/8, ::1), else None.
+
+    A name counts by what it resolves to, not by how it looks: ``foo.localhost`` or
+    ``localhost`` mapped elsewhere (a hosts file, a resolver that answers for any name) would
+    carry a request off the machine, so they are resolved and every address must be loopback.
+    A name that does not resolve is not loopback.
+    """
     if not host:
-        return False
+        return None
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return [host] if ipaddress.ip_address(host.split("%", 1)[0]).is_loopback else None
     except ValueError:
-        return False
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    addresses = sorted({info[4][0] for info in infos})
+    try:
+        ok = bool(addresses) and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
+    except ValueError:
+        return None
+    return addresses if ok else None
+
+
+def is_loopback(host: str | None) -> bool:
+    """True if ``host`` is a loopback address or a name resolving only to loopback addresses."""
+    return loopback_addresses(host) is not None
+
+
+def require_loopback(host: str | None, what: str, target_name: str = "local") -> None:
+    """Raise NonLoopbackEndpoint unless ``host`` is (resolves only to) loopback."""
+    if not is_loopback(host):
+        raise NonLoopbackEndpoint(
+            f"{what} names {host!r}, which is not (or does not resolve only to) a loopback address; "
+            f"the {target_name} target only talks to this machine (e.g. 127.0.0.1). "
+            "To use real AWS, set EDALAB_TARGET=aws instead.")
+
+
+def bootstrap_hosts(bootstrap: str) -> list[str]:
+    """Host names of a Kafka bootstrap list ("h1:9092,[::1]:9093" -> ["h1", "::1"])."""
+    hosts = []
+    for server in filter(None, (s.strip() for s in bootstrap.split(","))):
+        server = server.split("://", 1)[-1]  # "PLAINTEXT://host:port"
+        hosts.append(server.rsplit(":", 1)[0] if ":" in server else server)
+    return hosts
 
 
 @dataclass(frozen=True)
@@ -147,8 +184,7 @@ def current() -> Target:
             "talks to this machine (e.g. http://127.0.0.1:4566). To use real AWS, set "
             "EDALAB_TARGET=aws instead."
         )
-    for server in bootstrap.split(","):
-        host = server.rsplit(":", 1)[0]
+    for host in bootstrap_hosts(bootstrap) or [""]:
         if not is_loopback(host):
             raise NonLoopbackEndpoint(
                 f"EDALAB_KAFKA_BOOTSTRAP={bootstrap!r} names {host!r}, which is not loopback; "

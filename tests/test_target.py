@@ -152,3 +152,153 @@ def test_everything_the_course_creates_is_tagged_and_cleaned_up(stack, account, 
     assert not sqs.list_queues().get("QueueUrls")
     assert not sns.list_topics()["Topics"]
     assert tagging.tagged_resources(account_id=account) == []
+
+
+class _ProxyRecorder:
+    """A loopback listener standing in for a proxy: it records every connection and closes it."""
+
+    def __init__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.settimeout(1)
+            try:
+                self.seen.append(conn.recv(4096))
+            except OSError:
+                self.seen.append(b"")
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+def test_proxy_variables_are_ignored_for_local_targets(monkeypatch):
+    """A proxy in the environment sees nothing of a local target's requests (plain boto3,
+    for comparison, sends them to it)."""
+    import boto3
+    from botocore.config import Config
+
+    _Recorder.seen = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    proxy = _ProxyRecorder()
+    for var in PROXY_VARS:
+        monkeypatch.setenv(var, f"http://127.0.0.1:{proxy.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("EDALAB_AWS_PORT", str(server.server_port))
+    try:
+        plain = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                             region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",
+                             config=Config(retries={"max_attempts": 1}))
+        with pytest.raises(Exception):
+            plain.list_queues()
+        assert proxy.seen, "plain boto3 follows HTTP_PROXY (so this test can see a leak)"
+        proxy.seen.clear()
+        _Recorder.seen = []
+        sqs = edalab.client("sqs")
+        with pytest.raises(Exception):
+            sqs.list_queues()
+    finally:
+        server.shutdown()
+        proxy.close()
+    assert _Recorder.seen, "the request went straight to the endpoint"
+    assert proxy.seen == []
+
+
+@pytest.fixture
+def resolver(monkeypatch):
+    """``resolver({"foo.localhost": "10.1.2.3"})``: names this process resolves differently
+    (the unit check of the rule; no hosts file is touched)."""
+    import socket
+
+    real = socket.getaddrinfo
+    table = {}
+
+    def fake(host, *args, **kwargs):
+        if isinstance(host, str) and host.lower() in table:
+            address = table[host.lower()]
+            if address is None:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            port = args[0] if args and isinstance(args[0], int) else 0
+            return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    return table.update
+
+
+@pytest.mark.parametrize("endpoint", ["http://foo.localhost:4566", "http://localhost:4566",
+                                      "http://nowhere.localhost:4566"])
+def test_a_name_is_loopback_only_if_it_resolves_to_loopback(monkeypatch, resolver, endpoint):
+    """`*.localhost` and even `localhost` count by the address they resolve to."""
+    resolver({"foo.localhost": "10.1.2.3", "localhost": "192.0.2.10", "nowhere.localhost": None})
+    monkeypatch.setenv("EDALAB_AWS_ENDPOINT", endpoint)
+    with pytest.raises(NonLoopbackEndpoint):
+        T.current()
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5", "192.0.2.1", "[2001:db8::1]", "0.0.0.0", "169.254.169.254"])
+def test_literal_non_loopback_addresses_are_refused(monkeypatch, host):
+    monkeypatch.setenv("EDALAB_AWS_ENDPOINT", f"http://{host}:4566")
+    with pytest.raises(NonLoopbackEndpoint):
+        T.current()
+    assert not T.is_loopback(host)
+
+
+def test_kafka_bootstrap_follows_the_same_rule(monkeypatch, resolver):
+    resolver({"broker.localhost": "10.9.9.9", "kafka.localhost": "127.0.0.1"})
+    monkeypatch.setenv("EDALAB_KAFKA_BOOTSTRAP", "127.0.0.1:9092,broker.localhost:9092")
+    with pytest.raises(NonLoopbackEndpoint):
+        T.current()
+    monkeypatch.setenv("EDALAB_KAFKA_BOOTSTRAP", "kafka.localhost:9092")
+    assert edalab.kafka_config()["bootstrap.servers"] == "kafka.localhost:9092"
+    with pytest.raises(NonLoopbackEndpoint):
+        edalab.kafka_config(bootstrap_servers="10.0.0.7:9092")
+    with pytest.raises(NonLoopbackEndpoint):
+        edalab.kafka_config(bootstrap_servers="PLAINTEXT://broker.localhost:9092")
+
+
+def test_names_are_resolved_at_creation_and_again_at_send(monkeypatch, resolver):
+    """A client's endpoint name is pinned to the loopback address it resolved to; a request
+    to a name that resolves elsewhere by the time it is sent is refused before it leaves."""
+    _Recorder.seen = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_port
+    resolver({"course.localhost": "127.0.0.1"})
+    monkeypatch.setenv("EDALAB_AWS_ENDPOINT", f"http://course.localhost:{port}")
+    try:
+        sqs = edalab.client("sqs")
+        assert sqs.meta.endpoint_url == f"http://127.0.0.1:{port}"
+        resolver({"course.localhost": "10.1.2.3"})  # the name moves off the machine
+        with pytest.raises(NonLoopbackEndpoint):
+            edalab.client("sqs")
+        with pytest.raises(Exception):
+            sqs.list_queues()  # still goes to the pinned loopback address
+        assert _Recorder.seen
+        _Recorder.seen = []
+        resolver({"course.localhost": "127.0.0.1"})
+        by_name = edalab.session().client("sqs", endpoint_url=f"http://course.localhost:{port}")
+        resolver({"course.localhost": "10.1.2.3"})
+        with pytest.raises(NonLoopbackEndpoint, match="Refused to send"):
+            by_name.list_queues()
+    finally:
+        server.shutdown()
+    assert _Recorder.seen == []

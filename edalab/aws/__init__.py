@@ -17,8 +17,8 @@ import logging
 log = logging.getLogger("edalab.aws")
 
 # Order matters only where one extension builds on another (Lambda first: the others
-# invoke functions through it).
-EXTENSIONS = ("lambda_", "sqs", "sns", "events", "s3", "msk", "logs")
+# invoke functions through it; iam last: it guards the deliveries the others set up).
+EXTENSIONS = ("lambda_", "sqs", "sns", "events", "s3", "msk", "logs", "iam")
 
 _reset_hooks: list = []
 _workers: list = []

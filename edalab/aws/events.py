@@ -11,7 +11,13 @@
   arrives as a JSON string; moto pastes it bare, fails to parse, and delivers nothing) for
   SQS, SNS and Lambda targets; other targets keep moto's.
 * ``TestEventPattern`` answers, with the very matcher the rules use.
-* A pattern with wrong syntax is refused with InvalidEventPatternException, as AWS does.
+* A pattern with wrong syntax is refused with InvalidEventPatternException, as AWS does
+  (operand types, empty prefix/suffix, numeric ranges, CIDR, ``**`` wildcards, what
+  ``anything-but`` takes); a stored pattern the matcher cannot evaluate never answers 500 on
+  PutEvents (the rule is skipped and logged).
+* Matching looks inside arrays of objects, and ``exists: true`` does not match an empty array.
+* PutEvents fails only the entry naming an unknown bus; PutTargets refuses a sixth target and
+  malformed target ids.
 """
 
 from __future__ import annotations
@@ -38,6 +44,16 @@ _original_send = None
 
 
 # ---------------------------------------------------------------- pattern syntax
+
+
+def valid_cidr(arg) -> bool:
+    """An IPv4 or IPv6 network in CIDR notation (EventBridge and SNS filters both take it)."""
+    import ipaddress
+
+    try:
+        return isinstance(arg, str) and "/" in arg and bool(ipaddress.ip_network(arg, strict=False))
+    except ValueError:
+        return False
 
 def validate_pattern(pattern, path: str = "") -> None:
     """Raise InvalidEventPatternException for what AWS refuses (unknown match types, leaves that
@@ -79,17 +95,83 @@ def _validate_matcher(item: dict, where: str, bad) -> None:
     if name == "exists" and not isinstance(arg, bool):
         bad("exists match pattern must be either true or false.")
     if name == "numeric":
-        if not isinstance(arg, list) or not arg or len(arg) % 2:
-            bad("Value of numeric must be an array.")
-        for op, num in zip(arg[::2], arg[1::2]):
-            if op not in NUMERIC_OPS:
-                bad(f"Unrecognized numeric range operator: {op}")
-            if isinstance(num, bool) or not isinstance(num, (int, float)):
-                bad(f"Value of {op} must be numeric")
-    if name in ("prefix", "suffix", "wildcard") and not isinstance(arg, (str, dict, list)):
-        bad(f"{name} match pattern must be a string")
-    if name == "anything-but" and isinstance(arg, dict):
-        _validate_matcher(arg, where, bad)
+        _validate_numeric(arg, bad)
+    if name in ("prefix", "suffix"):
+        if isinstance(arg, dict) and list(arg) == ["equals-ignore-case"]:
+            arg = arg["equals-ignore-case"]
+        if not isinstance(arg, str):
+            bad(f"{name} match pattern must be a string")
+        if not arg:
+            bad(f"Null {name} not allowed")
+    if name == "equals-ignore-case" and not isinstance(arg, str):
+        bad("equals-ignore-case match pattern must be a string")
+    if name == "wildcard":
+        _validate_wildcard(arg, bad)
+    if name == "cidr" and not valid_cidr(arg):
+        bad(f"Malformed CIDR, one '/' required: {arg}")
+    if name == "anything-but":
+        _validate_anything_but(arg, bad)
+
+
+def _validate_numeric(arg, bad) -> None:
+    """"numeric" takes one comparison, or a lower and an upper bound ("=" stands alone)."""
+    if not isinstance(arg, list) or not arg or len(arg) % 2 or len(arg) > 4:
+        bad("Value of numeric must be an array.")
+    lower = upper = None
+    for op, num in zip(arg[::2], arg[1::2]):
+        if op not in NUMERIC_OPS:
+            bad(f"Unrecognized numeric range operator: {op}")
+        if isinstance(num, bool) or not isinstance(num, (int, float)):
+            bad(f"Value of {op} must be numeric")
+        if op == "=" and len(arg) > 2:
+            bad("Can't have equals in a range")
+        if op in (">", ">="):
+            if lower is not None:
+                bad("Two lower bounds in a numeric range")
+            lower = num
+        if op in ("<", "<="):
+            if upper is not None:
+                bad("Two upper bounds in a numeric range")
+            upper = num
+    if lower is not None and upper is not None and lower >= upper:
+        bad("Bottom must be less than top")
+
+
+def _validate_wildcard(arg, bad) -> None:
+    if not isinstance(arg, str):
+        bad("wildcard match pattern must be a string")
+    if "**" in arg:
+        bad("Consecutive wildcard characters at pos " + str(arg.index("**") + 1))
+
+
+def _validate_anything_but(arg, bad) -> None:
+    """A string, a number, a list of only strings or only numbers, or one of prefix, suffix,
+    equals-ignore-case, wildcard on a string (the last two also on a list of strings)."""
+    def scalar(value) -> bool:
+        return isinstance(value, str) or (isinstance(value, (int, float))
+                                          and not isinstance(value, bool))
+
+    if isinstance(arg, dict):
+        if len(arg) != 1:
+            bad("Only one match type is allowed inside anything-but")
+        (name, value), = arg.items()
+        if name not in ("prefix", "suffix", "equals-ignore-case", "wildcard"):
+            bad(f"Unsupported anything-but pattern: {name}")
+        values = value if isinstance(value, list) and name in (
+            "equals-ignore-case", "wildcard") else [value]
+        if not values or not all(isinstance(v, str) for v in values):
+            bad(f"Inside anything-but/{name} must be a string")
+        if name in ("prefix", "suffix") and not values[0]:
+            bad(f"Null {name} not allowed")
+        if name == "wildcard":
+            for v in values:
+                _validate_wildcard(v, bad)
+    elif isinstance(arg, list):
+        if not arg or not (all(isinstance(v, str) for v in arg)
+                           or all(scalar(v) and not isinstance(v, str) for v in arg)):
+            bad("Inside anything but list, start|null|boolean is not supported.")
+    elif not scalar(arg):
+        bad("Inside anything but list, start|null|boolean is not supported.")
 
 
 def load_pattern(raw: str | None):
@@ -103,6 +185,56 @@ def load_pattern(raw: str | None):
             raise InvalidEventPatternException(reason="Invalid JSON") from None
         validate_pattern(parsed)
     return EventPattern.load(raw)
+
+
+def _flatten(node, prefix: str = "", result: dict | None = None) -> dict:
+    """Event fields by dotted path, as AWS matches them: an array's members all count ("If the
+    value in the event is an array, then the event pattern matches if the intersection of the
+    event pattern array and the event array is non-empty"), also the fields of objects inside
+    an array; an empty array is a field with no value."""
+    if result is None:
+        result = {}
+
+    def add(key, value):
+        values = value if isinstance(value, list) else [value]
+        if key not in result:
+            result[key] = value
+        else:
+            known = result[key] if isinstance(result[key], list) else [result[key]]
+            result[key] = known + values
+
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, dict) and value:
+                _flatten(value, path, result)
+            elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+                for member in value:
+                    if isinstance(member, dict):
+                        _flatten(member, path, result)
+                    elif isinstance(member, list):
+                        _flatten({key: member}, prefix, result)
+                    else:
+                        add(path, member)
+            else:
+                add(path, value)
+    return result
+
+
+def _install_matcher_fixes() -> None:
+    """moto's matcher stopped at arrays: ``{"items": {"id": [...]}}`` never matched
+    ``"items": [{"id": ...}]``, and ``exists: true`` matched an empty array."""
+    from moto.events.models import EventPattern
+
+    named = EventPattern._does_item_match_named_filter
+
+    def does_item_match_named_filter(item, pattern):
+        if list(pattern) == ["exists"] and isinstance(item, list) and not item:
+            return pattern["exists"] is False
+        return named(item, pattern)
+
+    EventPattern._flatten_dict = staticmethod(_flatten)
+    EventPattern._does_item_match_named_filter = staticmethod(does_item_match_named_filter)
 
 
 # ---------------------------------------------------------------- delivery
@@ -261,7 +393,11 @@ def _deliver(rule, target: dict, event: dict, transform_input: bool) -> None:
 
 
 def _deliver_all(rule, event: dict, transform_input: bool = True) -> None:
+    from . import iam
+
     for target in list(rule.targets):
+        if not iam.rule_may_deliver(rule, target):  # no permission on the target
+            continue
         try:
             _deliver(rule, target, event, transform_input)
         except Exception:  # AWS retries and drops one target's failure; others still get it
@@ -275,7 +411,12 @@ def send_to_targets(self, original_event, transform_input: bool = True) -> None:
         return
     if self.scheduled_expression and not self.event_pattern.get_pattern():
         return  # a schedule rule is triggered by its schedule, not by events on the bus
-    if not self.event_pattern.matches_event(original_event):
+    try:
+        matched = self.event_pattern.matches_event(original_event)
+    except Exception:  # one rule's pattern never breaks PutEvents for the bus
+        log.exception("rule %s: pattern could not be evaluated", self.name)
+        return
+    if not matched:
         return
     _deliver_all(self, original_event, transform_input)
 
@@ -401,6 +542,68 @@ def schedule_loop() -> None:
 
 # ---------------------------------------------------------------- install
 
+MAX_TARGETS = 5  # "Each rule can have up to five (5) targets associated with it at one time."
+_TARGET_ID = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
+
+
+def _install_target_checks() -> None:
+    """PutTargets refuses a sixth target and a target id outside ``[.\-_A-Za-z0-9]{1,64}``
+    (moto stored both)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.events.exceptions import ValidationException
+    from moto.events.models import EventsBackend
+
+    original = EventsBackend.put_targets
+
+    def put_targets(self, name, event_bus_arn, targets):
+        for n, target in enumerate(targets, 1):
+            if not _TARGET_ID.match(str(target.get("Id", ""))):
+                raise ValidationException(
+                    f"1 validation error detected: Value '{target.get('Id')}' at "
+                    f"'targets.{n}.member.id' failed to satisfy constraint: Member must "
+                    "satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
+        rule = self.describe_rule(name, event_bus_arn)
+        ids = {t["Id"] for t in rule.targets} | {t["Id"] for t in targets}
+        if len(ids) > MAX_TARGETS:
+            raise JsonRESTError("LimitExceededException",
+                                "The requested resource exceeds the maximum number allowed.")
+        return original(self, name, event_bus_arn, targets)
+
+    EventsBackend.put_targets = put_targets
+
+
+def _install_put_events_entry_errors() -> None:
+    """An entry naming an event bus that does not exist fails alone ("If the submission was
+    successful, the entry has the event ID in it. Otherwise, you can use the error code and
+    error message to identify the problem with the entry"): moto raised
+    ResourceNotFoundException for the whole request, and the other entries were lost."""
+    from moto.events.models import EventsBackend
+
+    original = EventsBackend.put_events
+
+    def put_events(self, events):
+        if len(events) > 10:
+            return original(self, events)  # AWS's ValidationException for the request
+        answers: list = [None] * len(events)
+        sent = []
+        for i, entry in enumerate(events):
+            name = entry.get("EventBusName")
+            if name and entry.get("Source") and entry.get("DetailType") and entry.get("Detail"):
+                try:
+                    self.describe_event_bus(self._normalize_event_bus_arn(name))
+                except Exception:
+                    answers[i] = {"ErrorCode": "InvalidArgument",
+                                  "ErrorMessage": f"Event bus {name} does not exist."}
+                    continue
+            sent.append(i)
+        done = iter(original(self, [events[i] for i in sent]) if sent else [])
+        for i in sent:
+            answers[i] = next(done)
+        return answers
+
+    EventsBackend.put_events = put_events
+
+
 def install() -> None:
     global _original_send
     from moto.events.models import EventsBackend, Rule
@@ -409,6 +612,7 @@ def install() -> None:
     if _original_send is None:
         _original_send = Rule.send_to_targets
     Rule.send_to_targets = send_to_targets
+    _install_matcher_fixes()
 
     original_put_rule = EventsBackend.put_rule
 
@@ -417,6 +621,8 @@ def install() -> None:
         return original_put_rule(self, name, *args, **kwargs)
 
     EventsBackend.put_rule = put_rule
+    _install_put_events_entry_errors()
+    _install_target_checks()
 
     def test_event_pattern(self):
         pattern = load_pattern(self._get_param("EventPattern"))

@@ -11,7 +11,11 @@ runs nothing (its invoke answers ``error running docker``). Here:
 * SQS event source mappings are real pollers (moto only invoked at send time, one message at
   a time): BatchSize, MaximumBatchingWindowInSeconds, delete on success, messages back after
   the visibility timeout on failure (so maxReceiveCount moves them to the DLQ),
-  ``ReportBatchItemFailures``, FIFO order per message group, Enabled=False, delete.
+  ``ReportBatchItemFailures``, FIFO order per message group, Enabled=False, delete,
+  ``FilterCriteria`` (checked at create/update; a message no filter matches is deleted
+  unseen). CreateEventSourceMapping answers State "Creating", as AWS does.
+* ``DeadLetterConfig`` is kept, answered, and receives an asynchronous event whose retries
+  are exhausted (moto dropped it).
 * SNS ``lambda`` subscriptions and S3 ``LambdaFunctionConfigurations`` invoke the function
   asynchronously with the event shapes AWS documents.
 * ``invoke_async()`` is the entry point for other extensions (EventBridge Lambda targets).
@@ -40,7 +44,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import on_reset, worker
+from . import iam, on_reset, worker
 
 log = logging.getLogger("edalab.aws.lambda")
 
@@ -119,6 +123,7 @@ def spec_of(fn):
         environment=tuple(sorted((fn.environment_vars or {}).items())),
         code_sha=fn.code_sha_256, code_bytes=fn.code_bytes,
         reserved_concurrency=None if reserved in (None, "") else int(reserved),
+        session_token=iam.session_token(fn.role or "", fn.function_name),
     )
 
 
@@ -316,6 +321,7 @@ class _AsyncInvoker:
         else:
             condition = "RetriesExhausted"
         self._destination(fn, config, "OnFailure", job, result, condition)
+        _send_to_dead_letter_queue(fn, job, result)
 
     def _destination(self, fn, config: dict, kind: str, job: dict, result, condition: str) -> None:
         from edalab.lambda_runtime import iso_now
@@ -339,10 +345,41 @@ class _AsyncInvoker:
         }
         if result.function_error:
             record["responseContext"]["functionError"] = result.function_error
+        if not iam.destination_allowed(fn.role or "", target):  # the execution role sends it
+            return
         try:
             _deliver(fn.account_id, target, record, kind)
         except Exception:
             log.exception("delivery of %s to %s failed", kind, target)
+
+
+def _send_to_dead_letter_queue(fn, job: dict, result) -> None:
+    """DeadLetterConfig: "the queue or topic where Lambda sends asynchronous events when they
+    fail processing" - the event as it was, with RequestID, ErrorCode and ErrorMessage
+    attributes."""
+    target = fn.__dict__.get("_edalab_dead_letter")
+    if not target or not iam.destination_allowed(fn.role or "", target):  # the role sends it
+        return
+    try:
+        error = json.loads(result.payload or b"{}")
+        message = str(error.get("errorMessage", ""))[:1024] if isinstance(error, dict) else ""
+    except ValueError:
+        message = ""
+    parts = target.split(":")
+    try:
+        if parts[2] == "sqs":
+            from moto.sqs.models import sqs_backends
+
+            sqs_backends[parts[4]][parts[3]].send_message(parts[5], job["payload"], {
+                "RequestID": {"DataType": "String", "StringValue": job["request_id"]},
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": message or "Unhandled"}})
+        elif parts[2] == "sns":
+            from moto.sns.models import sns_backends
+
+            sns_backends[parts[4]][parts[3]].publish(job["payload"], arn=target)
+    except Exception:
+        log.exception("dead-letter delivery of %s to %s failed", job["request_id"], target)
 
 
 _async = _AsyncInvoker()
@@ -547,6 +584,17 @@ class _SqsPoller:
         from edalab.lambda_runtime import Throttled
 
         try:
+            patterns = _filter_patterns(self.esm.filter_criteria)
+            if patterns:
+                # "If none of your filters are satisfied, Lambda discards the record."
+                for msg in [m for m in batch if not _passes_filters(patterns, m)]:
+                    batch.remove(msg)
+                    try:
+                        self._sqs().delete_message(self.queue_name, msg.receipt_handle)
+                    except Exception:  # deleted meanwhile, or the queue is gone
+                        pass
+                if not batch:
+                    return
             fn = _function(self.account_id, self.esm.region, self.esm.function_arn)
             event = {"Records": [self._record(m) for m in batch]}
             try:
@@ -611,6 +659,56 @@ def _batch_item_failures(payload: bytes, ids: set[str]) -> set[str]:
             return set(ids)
         failed.add(identifier)
     return failed
+
+
+MAX_FILTERS = 5  # "By default, you can define up to five different filters"
+
+
+def _filter_patterns(criteria) -> list:
+    """The parsed patterns of an event source mapping's FilterCriteria, or AWS's refusal.
+
+    The patterns are EventBridge patterns (``edalab.aws.events`` checks their syntax)."""
+    from . import events
+
+    if not criteria:
+        return []
+    filters = criteria.get("Filters") if isinstance(criteria, dict) else None
+    if filters is None:
+        return []
+    if not isinstance(filters, list) or len(filters) > MAX_FILTERS:
+        raise _client_error("InvalidParameterValueException",
+                            f"Number of filters must be at most {MAX_FILTERS}")
+    patterns = []
+    for item in filters:
+        raw = item.get("Pattern") if isinstance(item, dict) else None
+        try:
+            if not raw or not isinstance(raw, str):
+                raise ValueError("no pattern")
+            patterns.append(events.load_pattern(raw))
+        except Exception:
+            raise _client_error("InvalidParameterValueException",
+                                "Invalid filter pattern definition.") from None
+    return patterns
+
+
+def _passes_filters(patterns: list, msg) -> bool:
+    """Whether an SQS message reaches the function: "Your filters are logically ORed together"
+    and "Amazon SQS event source mappings only support filtering on the body key" (a body
+    that is JSON is matched as JSON, any other body as a plain string)."""
+    if not patterns:
+        return True
+    try:
+        body = json.loads(msg.body)
+    except ValueError:
+        body = msg.body
+    record = {"body": body}
+    for pattern in patterns:
+        try:
+            if pattern.matches_event(record):
+                return True
+        except Exception:  # a shape the matcher cannot compare never matches
+            continue
+    return False
 
 
 _pollers: dict[str, _SqsPoller] = {}
@@ -698,6 +796,7 @@ def _patch_backend(lm) -> None:
         _check_zip(spec.get("Code") or {})
         _check_environment(spec)
         fn = create_function(self, spec)
+        fn.__dict__["_edalab_dead_letter"] = (spec.get("DeadLetterConfig") or {}).get("TargetArn")
         pool().start()  # warm the spare environment while the learner writes the next cell
         return fn
 
@@ -711,6 +810,9 @@ def _patch_backend(lm) -> None:
 
     def patched_update_config(self, function_name, qualifier, body):
         _check_environment(body)
+        if "DeadLetterConfig" in body:
+            fn = self.get_function(function_name, qualifier)
+            fn.__dict__["_edalab_dead_letter"] = (body["DeadLetterConfig"] or {}).get("TargetArn")
         return update_config(self, function_name, qualifier, body)
 
     create_esm = backend_cls.create_event_source_mapping
@@ -719,6 +821,7 @@ def _patch_backend(lm) -> None:
         arn = spec.get("EventSourceArn") or ""
         if arn.split(":")[2:3] == ["sqs"]:
             _check_sqs_mapping(self, spec)
+            _filter_patterns(spec.get("FilterCriteria"))
         esm = create_esm(self, spec)
         if esm.event_source_arn.split(":")[2] == "sqs":
             # Our poller delivers; moto's send-time path (one message, no batching) must not.
@@ -738,6 +841,7 @@ def _patch_backend(lm) -> None:
             merged = {"BatchSize": esm.batch_size,
                       "MaximumBatchingWindowInSeconds": esm.max_batch_window, **spec}
             _check_batching(merged)
+            _filter_patterns(spec.get("FilterCriteria"))
         return update_esm(self, uuid_, spec)
 
     delete_function = backend_cls.delete_function
@@ -786,6 +890,9 @@ def _check_sqs_mapping(backend, spec: dict) -> None:
     _check_batching(spec)
     fn = backend.get_function(spec["FunctionName"])
     arn = spec["EventSourceArn"]
+    refusal = iam.sqs_mapping_refusal(fn.function_arn, fn.role or "", arn)
+    if refusal:
+        raise _client_error("InvalidParameterValueException", refusal)
     for esm in backend._event_source_mappings.values():
         if esm.event_source_arn == arn and _unqualified(esm.function_arn) == _unqualified(fn.function_arn):
             raise _client_error(
@@ -887,6 +994,27 @@ def install() -> None:
     from moto.awslambda.responses import LambdaResponse
 
     lm.LambdaFunction.invoke = _invoke
+    get_configuration = lm.LambdaFunction.get_configuration
+
+    def configuration_with_dead_letter(self, *args, **kwargs):
+        config = get_configuration(self, *args, **kwargs)
+        target = self.__dict__.get("_edalab_dead_letter")
+        if target:  # moto dropped DeadLetterConfig
+            config["DeadLetterConfig"] = {"TargetArn": target}
+        return config
+
+    lm.LambdaFunction.get_configuration = configuration_with_dead_letter
+    create_mapping_answer = LambdaResponse.create_event_source_mapping
+
+    def create_event_source_mapping(self):
+        # AWS answers CreateEventSourceMapping with State "Creating"; reads afterwards say
+        # "Enabled" (or "Disabled"). moto answered "Enabled" at once.
+        status, headers, body = create_mapping_answer(self)
+        answer = json.loads(body)
+        answer["State"] = "Creating"
+        return status, headers, json.dumps(answer)
+
+    LambdaResponse.create_event_source_mapping = create_event_source_mapping
     LambdaResponse.invoke = _invoke_api
     _patch_backend(lm)
     _patch_invoke_async_api()

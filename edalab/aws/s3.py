@@ -9,7 +9,9 @@ lists the fields; this module adds them where moto builds the record. S3 -> Lamb
 itself (asynchronous invocation) is in ``lambda_``.
 
 GetBucketNotificationConfiguration also answers the ``EventBridgeConfiguration`` that
-PutBucketNotificationConfiguration stored (moto keeps it but leaves it out of the answer).
+PutBucketNotificationConfiguration stored (moto keeps it but leaves it out of the answer), and
+the events go to the default event bus only (moto offered them to every bus's rules), and
+an upload without tags no longer also sends "Object Tags Added".
 """
 
 from __future__ import annotations
@@ -55,10 +57,67 @@ def _answer_eventbridge_configuration() -> None:
     S3Response.get_bucket_notification = get_bucket_notification
 
 
+def _to_default_bus_only() -> None:
+    """S3 sends its EventBridge events to the default bus of the bucket's account and Region;
+    moto offered them to the rules of every bus."""
+    from moto.s3 import notifications
+
+    def send_event_bridge_message(account_id, bucket, event_name, key) -> None:
+        import copy
+
+        from moto.core.utils import unix_time
+        from moto.events.models import events_backends
+        from moto.events.utils import _BASE_EVENT_MESSAGE
+
+        try:
+            event = copy.deepcopy(_BASE_EVENT_MESSAGE)
+            event.update({
+                "detail-type": notifications._detail_type(event_name), "source": "aws.s3",
+                "account": account_id, "time": unix_time(), "region": bucket.region_name,
+                "resources": [bucket.arn]})
+            event["detail"] = {
+                "version": "0",
+                "bucket": {"name": bucket.name},
+                "object": {"key": key.name, "size": key.size,
+                           "eTag": key.etag.replace('"', ""), "version-id": key.version_id,
+                           "sequencer": _sequencer()},
+                "request-id": uuid.uuid4().hex[:16].upper(),
+                "requester": account_id,
+                "source-ip-address": "127.0.0.1",
+                "reason": event_name.split(":")[1],
+            }
+            bus = events_backends[account_id][bucket.region_name].event_buses.get("default")
+            for rule in list(bus.rules.values()) if bus is not None else []:
+                rule.send_to_targets(event, transform_input=False)
+        except Exception:  # asynchronous on AWS: the S3 request never fails for it
+            pass
+
+    notifications._send_event_bridge_message = send_event_bridge_message
+
+
+def _no_tag_event_without_tags() -> None:
+    """PutObject (and CopyObject, CompleteMultipartUpload) without tags sends "Object Created"
+    only: moto stored the empty tag set through put_object_tagging, which also sent an
+    ``s3:ObjectTagging:Put`` ("Object Tags Added") event for every upload."""
+    from moto.s3.models import S3Backend
+
+    original = S3Backend.put_object_tagging
+
+    def put_object_tagging(self, key, tags):
+        if tags:
+            return original(self, key, tags)
+        self.tagger.delete_all_tags_for_resource(key.arn)
+        return key
+
+    S3Backend.put_object_tagging = put_object_tagging
+
+
 def install() -> None:
     from moto.s3 import notifications
 
     _answer_eventbridge_configuration()
+    _to_default_bus_only()
+    _no_tag_event_without_tags()
 
     build = notifications._get_s3_event
 

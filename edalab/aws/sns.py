@@ -8,10 +8,17 @@
   headers, and honour RawMessageDelivery.
 * Loopback only: an HTTP/S endpoint that is not on this machine is refused at subscribe time
   and never called, so a local target can never send a request off the machine.
+* One SQS subscriber that cannot take a message (its queue was deleted) fails its own
+  delivery, not the Publish; the message goes to the subscription's dead-letter queue, if any.
+* Raw delivery passes Binary attributes on to SQS as bytes.
+* Subscription filter policies are checked and matched as AWS does (``sns_filters``).
+* An empty message, an unknown subscription protocol and a topic ARN that is not an ARN are
+  refused (InvalidParameter; moto answered the last with an HTTP 500).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -32,6 +39,10 @@ _local = threading.local()
 # AWS delivers asynchronously; a slow endpoint must not hold up Publish.
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="edalab-sns-http")
 HTTP_TIMEOUT_SECONDS = 15
+# Subscribe: "Supported protocols include: http, https, email, email-json, sms, sqs,
+# application, lambda, firehose"
+PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda",
+             "firehose")
 
 
 @on_reset
@@ -124,17 +135,54 @@ def _deliver_http(sub, message, message_id, subject, message_attributes) -> None
     })
 
 
+def dead_letter(sub, message, message_id, subject, message_attributes, group_id,
+                 deduplication_id, message_structure) -> None:
+    """Hand an undeliverable message to the subscription's dead-letter queue, if it has one:
+    "Messages that can't be delivered due to client errors or server errors are held in the
+    dead-letter queue". Also for a delivery the queue's policy refuses (``iam``)."""
+    from moto.sqs.models import sqs_backends
+
+    try:
+        policy = json.loads(sub.attributes.get("RedrivePolicy") or "{}")
+    except ValueError:
+        return
+    target = policy.get("deadLetterTargetArn") if isinstance(policy, dict) else None
+    parts = (target or "").split(":")
+    if len(parts) != 6:
+        return
+    if sub._filter_policy_matcher is not None and not sub._filter_policy_matcher.matches(
+            message_attributes, message):
+        return
+    if message_structure == "json":
+        message = sub._parse_message_structure(message, sub.protocol)
+    body = message if _is_true(sub.attributes.get("RawMessageDelivery")) else json.dumps(
+        sub.get_post_data(message, message_id, subject, message_attributes=message_attributes))
+    try:
+        backend = sqs_backends[parts[4]][parts[3]]
+        fifo = {"deduplication_id": deduplication_id or message_id, "group_id": group_id}
+        backend.send_message(parts[5], body,
+                             **(fifo if backend.get_queue(parts[5]).fifo_queue else {}))
+    except Exception as exc:
+        log.warning("SNS: dead-letter queue %s refused %s: %s", target, message_id, exc)
+
+
 def install() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sns.exceptions import SNSInvalidParameter
     from moto.sns.models import SNSBackend, Subscription
     from moto.sns.responses import SNSResponse
 
+    from . import sns_filters
+
+    sns_filters.install()
     original_subscribe = SNSBackend.subscribe
     original_publish = Subscription.publish
     original_subscribe_handler = SNSResponse.subscribe
 
     def subscribe(self, topic_arn, endpoint, protocol):
+        if protocol not in PROTOCOLS:
+            raise SNSInvalidParameter(
+                f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")
         if protocol not in ("http", "https"):
             return original_subscribe(self, topic_arn, endpoint, protocol)
         if not _is_loopback_url(endpoint or ""):
@@ -161,6 +209,29 @@ def install() -> None:
             # The topic's content-based deduplication id travels with the message to the
             # FIFO queue (moto drops it, and a queue without its own setting refuses it).
             deduplication_id = hashlib.sha256(message.encode("utf-8")).hexdigest()
+        if self.protocol == "sqs":
+            if message_attributes and _is_true(self.attributes.get("RawMessageDelivery")):
+                # Raw delivery passes Binary attributes on as SQS Binary attributes: bytes
+                # (moto passed SNS's base64 text, and every later receive asking for the
+                # attributes failed with a 500).
+                message_attributes = {
+                    name: ({**value, "Value": base64.b64decode(value["Value"])}
+                           if str(value.get("Type", "")).startswith("Binary")
+                           and isinstance(value.get("Value"), str) else value)
+                    for name, value in message_attributes.items()}
+            try:
+                return original_publish(self, message, message_id, subject=subject,
+                                        message_attributes=message_attributes,
+                                        group_id=group_id, deduplication_id=deduplication_id,
+                                        message_structure=message_structure)
+            except Exception as exc:
+                # One subscriber that cannot take the message (its queue was deleted) fails
+                # its own delivery, not the Publish: moto's error stopped the whole topic.
+                log.warning("SNS: delivery of %s to %s failed: %s", message_id, self.endpoint,
+                            exc)
+                dead_letter(self, message, message_id, subject, message_attributes,
+                             group_id, deduplication_id, message_structure)
+                return None
         if self.protocol not in ("http", "https"):
             return original_publish(self, message, message_id, subject=subject,
                                     message_attributes=message_attributes, group_id=group_id,
@@ -240,7 +311,25 @@ def install() -> None:
     Subscription.subscription_arn = property(
         lambda sub: "PendingConfirmation" if _is_true(sub.attributes.get("PendingConfirmation"))
         else sub.arn)
+    original_get_topic = SNSBackend.get_topic
+
+    def get_topic(self, arn):
+        parts = str(arn or "").split(":")
+        if len(parts) < 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5]:
+            # AWS: InvalidParameter for an ARN that is not one (moto: an HTTP 500).
+            raise SNSInvalidParameter("Invalid parameter: TopicArn")
+        return original_get_topic(self, arn)
+
+    SNSBackend.get_topic = get_topic
+    original_backend_publish = SNSBackend.publish
+
+    def backend_publish(self, message, *args, **kwargs):
+        if message is None or message == "":
+            raise SNSInvalidParameter("Invalid parameter: Empty message")
+        return original_backend_publish(self, message, *args, **kwargs)
+
     SNSBackend.subscribe = subscribe
+    SNSBackend.publish = backend_publish
     Subscription.publish = publish
     SNSResponse.subscribe = subscribe_handler
     SNSResponse.confirm_subscription = confirm_subscription

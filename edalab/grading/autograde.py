@@ -43,7 +43,7 @@ class Options:
     submission_timeout: int | None = None
     memory_limit_mb: int | None = None
     run_salt: str = ""
-    sandbox: bool = True
+    insecure: bool = False  # grade without namespaces: only when the instructor asks
 
 
 @dataclass
@@ -119,8 +119,9 @@ def _init_worker(root: str, lab: str, scratch: str, options: Options) -> None:
         "CourseDirectory.db_url": f"sqlite:///{db}",
         "Autograde.autograde_preprocessors": pipeline,
         "IsolatedExecute.run_salt": options.run_salt,
-        "IsolatedExecute.use_sandbox": options.sandbox,
-        "IsolatedExecute.hidden_paths": hidden_paths(course, scratch),
+        "IsolatedExecute.insecure": options.insecure,
+        "IsolatedExecute.source_root": str(course.source),
+        "IsolatedExecute.log_dir": str(Path(scratch) / "boxes"),
     }
     for key, value in (("Execute.timeout", options.cell_timeout),
                        ("IsolatedExecute.submission_timeout", options.submission_timeout),
@@ -129,15 +130,6 @@ def _init_worker(root: str, lab: str, scratch: str, options: Options) -> None:
             overrides[key] = value
     _WORKER.update(course=course, db=db, api=course.api(course.config(**overrides)),
                    options=options)
-
-
-def hidden_paths(course: Course, scratch: str) -> list[str]:
-    """What a kernel must not see: sources, gradebook, every submission, the exchange, and
-    the workers' gradebook copies."""
-    exchange = course.config().Exchange.get("root")
-    paths = [course.source, course.gradebook, course.submitted, course.autograded, course.feedback,
-             course.results, Path(scratch)] + ([Path(exchange)] if exchange else [])
-    return [str(p) for p in paths]
 
 
 def _last_error_line(text: str) -> str:
@@ -254,13 +246,25 @@ def merge(main_db: Path, worker_db: Path, lab: str, students: list[str]) -> None
 
 def autograde(course: Course, lab: str, students: list[str] | None = None, workers: int = 2,
               options: Options | None = None, say=lambda *_: None) -> list[Outcome]:
-    """Grade every (or the named) submission of ``lab`` with ``workers`` processes."""
+    """Grade every (or the named) submission of ``lab`` with ``workers`` processes, each
+    submission in a sandbox of its own.
+
+    A worker that dies takes no submission with it: whatever it held is graded again in a
+    fresh pool, and a submission that still could not be graded comes back as ``failed``
+    with the reason (the CLI then exits non-zero).
+    """
+    from . import sandbox
+
     course.require_lab(lab)
     _require_generated(course, lab)
     options = options or Options()
+    if not options.insecure and not sandbox.available():
+        raise GradingError(
+            f"Grading needs a sandbox per submission and this machine cannot make one: "
+            f"{sandbox.unavailable_reason()}. Grade on a machine that allows user namespaces "
+            "(see docs/instructor.md), or pass --insecure to grade without isolation "
+            "(learner code could then read the hidden tests and change other grades).")
     if not options.run_salt:
-        # Fresh accounts and topic names per run: a re-grade never sees what a previous
-        # run of the same learner left behind.
         options.run_salt = uuid.uuid4().hex[:6]
     found = submissions(course, lab)
     if students:
@@ -271,36 +275,54 @@ def autograde(course: Course, lab: str, students: list[str] | None = None, worke
         found = sorted(students)
     if not found:
         raise GradingError(f"No submissions of {lab} in {course.submitted}: run `edalab grade collect` first.")
-    workers = max(1, min(workers, len(found)))
-    # Exist before the first kernel starts, so the sandbox covers them from the start.
     for folder in (course.autograded, course.results / lab):
         folder.mkdir(parents=True, exist_ok=True)
-    outcomes: list[Outcome] = []
+    outcomes: dict[str, Outcome] = {}
     by_db: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="edalab-grade-") as scratch:
-        # fork starts workers with nbgrader already imported (seconds saved per worker) but is
-        # only safe from a single-threaded parent; otherwise a clean forkserver child.
-        method = "fork" if threading.active_count() == 1 else "forkserver"
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                                 initializer=_init_worker,
-                                 initargs=(str(course.root), lab, scratch, options)) as pool:
-            futures = {pool.submit(_grade_one, lab, student): student for student in found}
-            for future in as_completed(futures):
-                student = futures[future]
-                try:
-                    done = future.result()
-                except Exception as exc:  # a worker process died: report, keep the rest
+        pending = list(found)
+        for attempt in (1, 2):
+            if not pending:
+                break
+            errors = _run_pool(course, lab, pending, max(1, min(workers, len(pending))), scratch,
+                               options, outcomes, by_db, say)
+            pending = sorted(errors)
+            if attempt == 2:
+                for student in pending:
                     outcome = Outcome(student, lab, "failed", 0.0, 0.0,
-                                      reason=f"the grading worker failed: {type(exc).__name__}: {exc}")
-                else:
-                    outcome = _outcome_from_dict(done["outcome"])
-                    by_db.setdefault(done["db"], []).append(student)
-                outcomes.append(outcome)
-                say(outcome)
+                                      reason=f"could not be graded: {errors[student]}")
+                    outcomes[student] = outcome
+                    out = course.results / lab / f"{student}.json"
+                    out.write_text(outcome.to_json())
+                    say(outcome)
         quiet_nbgrader()
         for db, graded in by_db.items():
             merge(course.gradebook, Path(db), lab, graded)
-    return sorted(outcomes, key=lambda o: o.student)
+    return sorted(outcomes.values(), key=lambda o: o.student)
+
+
+def _run_pool(course, lab, students, workers, scratch, options, outcomes, by_db, say) -> dict[str, str]:
+    """One pool over ``students``; returns {student: why} for those a dead worker lost."""
+    lost: dict[str, str] = {}
+    # fork starts workers with nbgrader already imported (seconds saved per worker) but is
+    # only safe from a single-threaded parent; otherwise a clean forkserver child.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                             initializer=_init_worker,
+                             initargs=(str(course.root), lab, scratch, options)) as pool:
+        futures = {pool.submit(_grade_one, lab, student): student for student in students}
+        for future in as_completed(futures):
+            student = futures[future]
+            try:
+                done = future.result()
+            except Exception as exc:  # the worker process died: grade it again
+                lost[student] = f"the grading worker failed ({type(exc).__name__}: {exc})"
+                continue
+            outcome = _outcome_from_dict(done["outcome"])
+            by_db.setdefault(done["db"], []).append(student)
+            outcomes[student] = outcome
+            say(outcome)
+    return lost
 
 
 def _outcome_from_dict(data: dict) -> Outcome:

@@ -46,19 +46,19 @@ def _print_outcome(outcome) -> None:
 def cmd_autograde(args) -> int:
     from .autograde import Options, autograde
 
-    from . import sandbox
-
     options = Options(cell_timeout=args.timeout, submission_timeout=args.submission_timeout,
-                      memory_limit_mb=args.memory_mb, sandbox=not args.no_sandbox)
-    if options.sandbox and not sandbox.available():
-        print("note: mount namespaces are not available here; kernels are isolated by their "
-              "scratch folder, account and limits only (see docs/instructor.md).", flush=True)
+                      memory_limit_mb=args.memory_mb, insecure=args.insecure)
+    if args.insecure:
+        print("warning: --insecure: submissions run WITHOUT a sandbox; learner code can read the "
+              "hidden tests and other submissions and change grades. Use it only for trusted code.",
+              flush=True)
     outcomes = autograde(_course(args), args.lab, args.students or None, workers=args.workers,
                          options=options, say=_print_outcome)
-    failed = sum(o.status != "graded" for o in outcomes)
-    print(f"Graded {len(outcomes) - failed} of {len(outcomes)} submission(s) of {args.lab}"
-          + (f"; {failed} could not be graded (see the reasons above)" if failed else "") + ".")
-    return 0
+    failed = [o.student for o in outcomes if o.status != "graded"]
+    print(f"Graded {len(outcomes) - len(failed)} of {len(outcomes)} submission(s) of {args.lab}"
+          + (f"; {len(failed)} could not be graded: {', '.join(failed)} (see the reasons above)"
+             if failed else "") + ".")
+    return 1 if failed else 0
 
 
 def cmd_release(args) -> int:
@@ -87,9 +87,14 @@ def cmd_feedback(args) -> int:
     from .feedback import generate_feedback
 
     course = _course(args)
-    written = generate_feedback(course, args.lab, args.students or None, release=args.release)
-    print(f"Wrote {len(written)} feedback file(s) under {course.feedback} (hidden tests removed)"
+    written = generate_feedback(course, args.lab, args.students or None, release=args.release,
+                                say=lambda line: print(f"warning: {line}", flush=True))
+    print(f"Wrote {len(written)} feedback file(s) under {course.feedback} (test code removed)"
           + ("; released to the exchange." if args.release else "."))
+    if written.withheld:
+        print(f"Withheld {len(written.withheld)} page(s) that failed the hidden-test leak check: "
+              f"{', '.join(sorted(written.withheld))}.")
+        return 1 if args.strict else 0
     return 0
 
 
@@ -139,21 +144,25 @@ def register(sub) -> None:
     p = gsub.add_parser("autograde", help="grade every submission of a lab, in parallel and isolated")
     p.add_argument("lab", metavar="LAB")
     p.add_argument("students", nargs="*", metavar="STUDENT", help="only these students")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="parallel kernels (default: number of cores)")
+    p.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
+                   help="submissions graded at once, each in its own sandbox (default: twice "
+                        "the cores: most of a submission's time is waiting)")
     p.add_argument("--timeout", type=int, help="seconds per cell (default: the course config)")
     p.add_argument("--submission-timeout", type=int,
                    help="seconds per submission (default: the course config, else 900)")
     p.add_argument("--memory-mb", type=int,
                    help="address-space cap per kernel in MiB (default: the course config, else 2048)")
-    p.add_argument("--no-sandbox", action="store_true",
-                   help="do not hide the course from kernels with a mount namespace")
+    p.add_argument("--insecure", action="store_true",
+                   help="grade without a sandbox where the machine cannot make one (learner "
+                        "code is then trusted: it could read hidden tests and change grades)")
     p.set_defaults(func=cmd_autograde)
 
     p = gsub.add_parser("feedback", help="feedback HTML per submission, without hidden tests")
     p.add_argument("lab", metavar="LAB")
     p.add_argument("students", nargs="*", metavar="STUDENT")
     p.add_argument("--release", action="store_true", help="also release it to learners via the exchange")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 if any page was withheld by the leak check (default: a warning, exit 0)")
     p.set_defaults(func=cmd_feedback)
 
     p = gsub.add_parser("export", help="CSV of scores per student, lab and task")

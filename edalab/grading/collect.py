@@ -8,9 +8,13 @@ that folder holds exactly one notebook).
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import tempfile
+import time
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .course import Course, GradingError, checked
@@ -39,6 +43,36 @@ def _candidates(folder: Path, lab: str) -> dict[str, Path]:
     return found
 
 
+def timestamp(epoch: float) -> str:
+    """A submission time as nbgrader writes it in timestamp.txt (UTC)."""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+
+
+def _keep_zip_times(archive: zipfile.ZipFile, folder: Path) -> None:
+    """Give extracted files their time in the zip (extractall stamps them with now)."""
+    for info in archive.infolist():
+        path = folder / info.filename
+        if not info.is_dir() and path.is_file():
+            try:
+                when = time.mktime(info.date_time + (0, 0, -1))
+                os.utime(path, (when, when))
+            except (OverflowError, ValueError):
+                pass
+
+
+def _stamp(folder: Path, mtime: float) -> None:
+    """What an exchange submission carries and nbgrader's later steps read.
+
+    ``timestamp.txt`` (the notebook's modification time: the LMS's hand-in time when it keeps
+    it) sets the submission time autograde records; ``release_feedback`` needs it and
+    ``submission_secret.txt`` (random, as ``nbgrader submit`` makes it).
+    """
+    (folder / "timestamp.txt").write_text(timestamp(mtime))
+    secret = folder / "submission_secret.txt"
+    if not secret.is_file():
+        secret.write_text(secrets.token_hex(64))
+
+
 def from_files(course: Course, lab: str, source: str | Path, say=print) -> list[str]:
     """Copy ``<student>.ipynb`` / ``<student>/<lab>.ipynb`` from a folder or a zip."""
     course.require_lab(lab)
@@ -54,6 +88,7 @@ def from_files(course: Course, lab: str, source: str | Path, say=print) -> list[
             with zipfile.ZipFile(source) as archive:
                 # extractall drops absolute paths and `..` (no writing outside tmp).
                 archive.extractall(folder)
+                _keep_zip_times(archive, folder)
             entries = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
             if len(entries) == 1 and entries[0].is_dir() and len(_candidates(entries[0], lab)) > 1:
                 folder = entries[0]  # a zip that wraps everything in one top folder
@@ -63,7 +98,7 @@ def from_files(course: Course, lab: str, source: str | Path, say=print) -> list[
                 say(f"skipped {notebook.name}: {student!r} is not a usable student id "
                     "(letters, digits, . _ @ + - ; at most 100 characters)")
                 continue
-            course.submit(student, lab, notebook)
+            _stamp(course.submit(student, lab, notebook).parent, notebook.stat().st_mtime)
             collected.append(student)
     if not collected:
         raise GradingError(f"No notebooks found in {source}: expected <student>.ipynb or "

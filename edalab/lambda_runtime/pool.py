@@ -67,6 +67,8 @@ class FunctionSpec:
     code_sha: str
     code_bytes: bytes = field(compare=False, repr=False, default=b"")
     reserved_concurrency: int | None = field(compare=False, default=None)
+    # Credentials of the execution role (a new role means new environments, as on AWS).
+    session_token: str = "test"
 
     @property
     def identity(self) -> tuple:
@@ -261,7 +263,7 @@ class Pool:
             "AWS_DEFAULT_REGION": spec.region,
             "AWS_ACCESS_KEY_ID": spec.account_id,
             "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_SESSION_TOKEN": "test",
+            "AWS_SESSION_TOKEN": spec.session_token,
             "LAMBDA_TASK_ROOT": str(task_root),
             "LAMBDA_RUNTIME_DIR": str(Path(__file__).parent),
             "EDALAB_ACCOUNT_ID": spec.account_id,

@@ -63,13 +63,17 @@ class Worker:
         child_in, self._w = os.pipe()
         self._r, child_out = os.pipe()
         with open(self.log_path, "ab") as log:
+            # In a grading sandbox each environment is a nested learner sandbox: the handler
+            # cannot see or signal the emulator (EDALAB_LAMBDA_SANDBOX is its argv prefix).
+            prefix = json.loads(os.environ.get("EDALAB_LAMBDA_SANDBOX") or "[]")
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", str(BOOTSTRAP), str(child_in), str(child_out)],
+                [*prefix, sys.executable, "-I", str(BOOTSTRAP), str(child_in), str(child_out)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(child_in, child_out), start_new_session=True, env=env, cwd=workdir)
         os.close(child_in)
         os.close(child_out)
         self._ps = psutil.Process(self.proc.pid)
+        self._sandboxed = bool(prefix)
         self._buf = bytearray()
         self._ready = False
         self.key = None          # the function version it serves (set by the pool)
@@ -146,6 +150,8 @@ class Worker:
     def rss(self) -> int:
         try:
             rss = self._ps.memory_info().rss
+            if self._sandboxed:  # the launcher's rss says nothing: the handler is a descendant
+                rss = sum(p.memory_info().rss for p in self._ps.children(recursive=True))
         except psutil.Error:
             return 0
         self._peak_rss = max(self._peak_rss, rss)

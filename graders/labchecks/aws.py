@@ -61,6 +61,16 @@ def require(namespace: dict, name: str, task: str):
     return namespace[name]
 
 
+def set_learner_global(namespace: dict, name: str, value) -> None:
+    """Rebind ``name`` in the learner's notebook: in the checker (whose namespace reaches the
+    learner's kernel through a bridge) it is set there; in a kernel it is a plain global."""
+    bridge = getattr(namespace, "bridge", None)
+    if bridge is not None:
+        bridge.set_global(name, value)
+    else:
+        namespace[name] = value
+
+
 def current_account_id() -> str:
     """The account the learner's clients act in (the grader's per-submission one, or AWS's)."""
     return client("sts").get_caller_identity()["Account"]

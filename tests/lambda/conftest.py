@@ -25,11 +25,15 @@ def wait_until(check, timeout: float = 30.0, interval: float = 0.1, what: str = 
         time.sleep(interval)
 
 
+SQS_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+
+
 @pytest.fixture
 def role(aws) -> str:
-    from edalab.lambda_zip import ensure_lambda_role
+    """The execution role: logs, and reading queues (SQS event source mappings need it)."""
+    from edalab.lambda_zip import BASIC_EXECUTION_POLICY, ensure_lambda_role
 
-    return ensure_lambda_role(aws("iam"))
+    return ensure_lambda_role(aws("iam"), policy_arns=(BASIC_EXECUTION_POLICY, SQS_EXECUTION))
 
 
 @pytest.fixture

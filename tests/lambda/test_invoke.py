@@ -190,13 +190,17 @@ def test_print_and_logging_reach_cloudwatch_logs(aws, make_function, log_message
         assert field in report
 
 
-def test_handler_boto3_reaches_the_same_account(aws, make_function, unique):
+def test_handler_boto3_reaches_the_same_account(aws, make_function, unique, role):
     """Handlers call AWS with the SDK and their execution role's account: "Lambda ... runs your
     function code securely" with credentials in "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
     AWS_SESSION_TOKEN". (Lambda environment variables) - here: the same emulator, same account."""
     sqs = aws("sqs")
     mine = unique("mine")
     sqs.create_queue(QueueName=mine)
+    aws("iam").put_role_policy(  # what the handler does, its execution role must allow
+        RoleName=role.rsplit("/", 1)[1], PolicyName="sqs", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*",
+                                                     "Resource": "*"}]}))
     name = make_function("""
         import boto3
         sqs = boto3.client("sqs")
@@ -325,7 +329,8 @@ def test_oversized_and_invalid_requests_are_refused(aws, make_function, role):
     assert "Reserved keys used in this request: AWS_REGION" in str(err.value)
 
 
-def test_event_invocation_is_queued_and_retried_twice(aws, make_function, results, unique, wait):
+def test_event_invocation_is_queued_and_retried_twice(aws, make_function, results, unique, wait,
+                                                      role):
     """"Lambda places the event in a queue and returns a success response" (202); "If the
     function returns an error, by default Lambda attempts to run it two more times" and then
     sends the event to the OnFailure destination with condition RetriesExhausted.
@@ -340,6 +345,10 @@ def test_event_invocation_is_queued_and_retried_twice(aws, make_function, result
             print("RESULT " + json.dumps({"id": context.aws_request_id, "event": event}))
             raise RuntimeError("payment service down")
     """, tags={"edalab:async-retry-delays": "0.2,0.2"})
+    aws("iam").put_role_policy(  # Lambda sends the record with the function's execution role
+        RoleName=role.rsplit("/", 1)[1], PolicyName="on-failure", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                     "Resource": failures_arn}]}))
     lam.put_function_event_invoke_config(
         FunctionName=name, DestinationConfig={"OnFailure": {"Destination": failures_arn}})
     response = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"order": 7}')
@@ -436,3 +445,28 @@ def test_deprecated_invoke_async_api_queues_the_event(aws, make_function, result
     with pytest.raises(ClientError) as err:
         lam.invoke_async(FunctionName=name, InvokeArgs=json.dumps({"x": "y" * 300_000}).encode())
     assert err.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+
+
+def test_destination_is_sent_with_the_execution_role(aws, make_function, unique, wait, role):
+    """"Lambda uses the function's execution role to send the invocation record to the
+    destination": without ``sqs:SendMessage`` on the queue the OnSuccess record is not sent;
+    with it, it is. (Lambda asynchronous invocation, destinations; IAM enforced)"""
+    import time
+
+    lam, sqs = aws("lambda"), aws("sqs")
+    url = sqs.create_queue(QueueName=unique("on-success"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name = make_function("def lambda_handler(event, context):\n    return event\n")
+    lam.put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn}})
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 1}')
+    time.sleep(3)
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages") is None
+    aws("iam").put_role_policy(
+        RoleName=role.rsplit("/", 1)[1], PolicyName="on-success", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                     "Resource": arn}]}))
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 2}')
+    got = wait(lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
+               what="the OnSuccess record")
+    assert [json.loads(m["Body"])["requestPayload"] for m in got] == [{"n": 2}]

@@ -53,6 +53,8 @@ def test_sns_filter_policy_applies_to_lambda_subscriptions(aws, make_function, r
     sns = aws("sns")
     topic = sns.create_topic(Name=unique("payments"))["TopicArn"]
     name = make_function(RECORDER)
+    aws("lambda").add_permission(FunctionName=name, StatementId="sns", Action="lambda:InvokeFunction",
+                                 Principal="sns.amazonaws.com", SourceArn=topic)
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn(aws, name),
                   Attributes={"FilterPolicy": json.dumps({"status": ["failed"]})})
     for status in ("taken", "failed", "taken"):

@@ -32,6 +32,20 @@ def receive_all(sqs, url: str, wait: float = 3.0, expect: int | None = None) -> 
     return got
 
 
+def allow_services(client, arn: str, *services: str, url: str | None = None) -> None:
+    """Give a queue (``url``) or topic the resource policy AWS requires before ``services``
+    (``"sns.amazonaws.com"``...) may deliver to it: SQS and SNS refuse service deliveries
+    that their policy does not allow."""
+    action = "sqs:SendMessage" if url else "sns:Publish"
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": list(services)}, "Action": action,
+        "Resource": arn}]})
+    if url:
+        client.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    else:
+        client.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=policy)
+
+
 def bodies(messages: list[dict]) -> list:
     out = []
     for msg in messages:

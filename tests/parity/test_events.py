@@ -8,13 +8,14 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from parity_helpers import bodies, receive_all, wait_for
+from parity_helpers import allow_services, bodies, receive_all, wait_for
 
 def _queue(aws, unique, name="events"):
     sqs = aws("sqs")
     url = sqs.create_queue(QueueName=unique(name))["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
+    allow_services(sqs, arn, "events.amazonaws.com", "sns.amazonaws.com", url=url)
     return sqs, url, arn
 
 
@@ -106,6 +107,7 @@ def _topic_to_queue(aws, unique):
     sns = aws("sns")
     sqs, url, qarn = _queue(aws, unique, "from-sns")
     topic = sns.create_topic(Name=unique("orders"))["TopicArn"]
+    allow_services(sns, topic, "events.amazonaws.com")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn,
                   Attributes={"RawMessageDelivery": "true"})
     return topic, sqs, url
@@ -350,8 +352,130 @@ def test_lambda_target_runs_the_function(aws, unique, backend):
         Environment={"Variables": {"PARITY_ENDPOINT": backend.endpoint,
                                    "PARITY_ACCOUNT": backend.account, "PARITY_QUEUE": url}})
     rule = unique("to-lambda")
-    events.put_rule(Name=rule, EventPattern=ORDERS)
+    rule_arn = events.put_rule(Name=rule, EventPattern=ORDERS)["RuleArn"]
+    aws("lambda").add_permission(FunctionName=fn["FunctionName"], StatementId="events",
+                                 Action="lambda:InvokeFunction",
+                                 Principal="events.amazonaws.com", SourceArn=rule_arn)
     events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": fn["FunctionArn"]}])
     _order_placed(events, "o-l")
     got = bodies(receive_all(sqs, url, expect=1, wait=30))
     assert [b["detail"]["orderId"] for b in got] == ["o-l"]
+
+
+REFUSED_PATTERNS = [
+    {"detail": {"ip": [{"cidr": "10.0.0.0/33"}]}},
+    {"detail": {"ip": [{"cidr": "not-an-address"}]}},
+    {"detail": {"state": [{"anything-but": None}]}},
+    {"detail": {"name": [{"prefix": ""}]}},
+    {"detail": {"name": [{"suffix": ""}]}},
+    {"detail": {"total": [{"numeric": [">", 0, ">", 5]}]}},
+    {"detail": {"path": [{"wildcard": "orders/**/1"}]}},
+    {"detail": {"name": [{"anything-but": {"prefix": 5}}]}},
+    {"detail": {"name": [{"anything-but": {"suffix": [".png"]}}]}},
+    {"detail": {"name": [{"anything-but": {"equals-ignore-case": 5}}]}},
+    {"detail": {"name": [{"anything-but": {"wildcard": 5}}]}},
+]
+
+
+@pytest.mark.moto_gap("some invalid patterns are accepted, some answer HTTP 500")
+@pytest.mark.parametrize("pattern", REFUSED_PATTERNS, ids=lambda p: json.dumps(p)[:60])
+def test_invalid_operands_are_refused(aws, unique, pattern):
+    """AWS PutRule: "InvalidEventPatternException - The event pattern is not valid."; content
+    filtering: prefix and suffix match "string values", "numeric" takes a range (one lower,
+    one upper bound), cidr an IPv4 or IPv6 CIDR block, "anything-but" a string, a number or a
+    list of only strings or only numbers (its prefix/suffix/equals-ignore-case/wildcard a
+    string), wildcard patterns no consecutive "*"."""
+    events = aws("events")
+    with pytest.raises(ClientError) as err:
+        events.put_rule(Name=unique("bad"), EventPattern=json.dumps(pattern))
+    assert err.value.response["Error"]["Code"] == "InvalidEventPatternException"
+
+
+@pytest.mark.moto_gap("a rule stored with such a pattern makes every PutEvents on the bus "
+                      "answer 500")
+def test_a_bad_pattern_never_breaks_put_events(aws, unique):
+    """AWS PutEvents delivers to every matching rule; a pattern AWS would have refused
+    ("InvalidEventPatternException") never takes the bus down: the other rules keep
+    receiving events."""
+    events = aws("events")
+    sqs, url, arn = _queue(aws, unique)
+    good = unique("good")
+    events.put_rule(Name=good, EventPattern=ORDERS)
+    events.put_targets(Rule=good, Targets=[{"Id": "q", "Arn": arn}])
+    bad = {"detail": {"orderId": [{"anything-but": {"prefix": 5}}]}}
+    with pytest.raises(ClientError):
+        events.put_rule(Name=unique("bad"), EventPattern=json.dumps(bad))
+    _order_placed(events, "o-7")
+    assert [b["detail"]["orderId"] for b in bodies(receive_all(sqs, url, expect=1))] == ["o-7"]
+
+
+@pytest.mark.moto_gap("exists does not look inside arrays of objects, and matches []")
+def test_exists_inside_arrays_of_objects(aws):
+    """AWS content filtering: "If the value in the event is an array, then the event pattern
+    matches if the intersection of the event pattern array and the event array is non-empty"
+    - the fields of objects inside an array are matched too; "Exists matching only works on
+    leaf nodes", and an empty array holds no leaf."""
+    events = aws("events")
+    base = {"id": "1", "source": "shop.orders", "detail-type": "OrderPlaced",
+            "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+            "resources": []}
+
+    def matches(pattern, detail):
+        return events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(
+            {**base, "detail": detail}))["Result"]
+
+    has_sku = {"detail": {"lines": {"sku": [{"exists": True}]}}}
+    assert matches(has_sku, {"lines": [{"sku": "A-1"}, {"sku": "B-2"}]})
+    assert not matches(has_sku, {"lines": [{"qty": 1}]})
+    assert matches({"detail": {"lines": {"sku": ["B-2"]}}}, {"lines": [{"sku": "A-1"},
+                                                                        {"sku": "B-2"}]})
+    has_tags = {"detail": {"tags": [{"exists": True}]}}
+    assert not matches(has_tags, {"tags": []})
+    assert matches(has_tags, {"tags": ["gift"]})
+
+
+@pytest.mark.moto_gap("an entry naming an unknown event bus fails the whole PutEvents")
+def test_put_events_fails_only_the_entry_for_an_unknown_bus(aws, unique):
+    """AWS PutEventsResultEntry: "If the submission was successful, the entry has the event ID
+    in it. Otherwise, you can use the error code and error message to identify the problem
+    with the entry." One entry for a bus that does not exist fails; the others are put."""
+    events = aws("events")
+    sqs, url, arn = _queue(aws, unique)
+    rule = unique("orders")
+    events.put_rule(Name=rule, EventPattern=ORDERS)
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
+    resp = events.put_events(Entries=[
+        {"Source": "shop.orders", "DetailType": "OrderPlaced", "EventBusName": unique("nope"),
+         "Detail": json.dumps({"orderId": "lost"})},
+        {"Source": "shop.orders", "DetailType": "OrderPlaced",
+         "Detail": json.dumps({"orderId": "o-8"})},
+        {"Source": "shop.orders", "DetailType": "OrderPlaced", "Detail": "{not json"}])
+    assert resp["FailedEntryCount"] == 2
+    first, second, third = resp["Entries"]
+    assert first.get("ErrorCode") and "EventId" not in first
+    assert second.get("EventId") and "ErrorCode" not in second
+    assert third["ErrorCode"] == "MalformedDetail"
+    assert [b["detail"]["orderId"] for b in bodies(receive_all(sqs, url, expect=1))] == ["o-8"]
+
+
+@pytest.mark.moto_gap("a sixth target and malformed target ids are accepted")
+def test_put_targets_limits(aws, unique):
+    """AWS PutTargets: "Each rule can have up to five (5) targets associated with it at one
+    time." (LimitExceededException); Target Id: "Pattern: [\\.\\-_A-Za-z0-9]+", 1 to 64
+    characters."""
+    events = aws("events")
+    rule = unique("fan-out")
+    events.put_rule(Name=rule, EventPattern=ORDERS)
+
+    def target(i):
+        return {"Id": f"q-{i}", "Arn": f"arn:aws:sqs:us-east-1:123456789012:q{i}"}
+
+    events.put_targets(Rule=rule, Targets=[target(i) for i in range(5)])
+    with pytest.raises(ClientError) as err:
+        events.put_targets(Rule=rule, Targets=[target(5)])
+    assert err.value.response["Error"]["Code"] == "LimitExceededException"
+    events.put_targets(Rule=rule, Targets=[target(0)])  # replacing one is fine
+    with pytest.raises(ClientError) as err:
+        events.put_targets(Rule=rule, Targets=[{"Id": "my target!", "Arn": target(0)["Arn"]}])
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert len(events.list_targets_by_rule(Rule=rule)["Targets"]) == 5
