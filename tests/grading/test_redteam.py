@@ -54,15 +54,18 @@ def encodings(text: str) -> list[str]:
 
 
 def survivors() -> list[str]:
+    """The attacks' daemons, and any sandbox process whose sandbox is gone (orphaned: its
+    parent is the host's init). Live boxes of another batch running at the same time have
+    a live launcher as parent and are not counted."""
     out = []
-    for proc in psutil.process_iter(["uids", "cmdline"]):
+    for proc in psutil.process_iter(["uids", "cmdline", "ppid"]):
         try:
             uid = proc.info["uids"].real if proc.info["uids"] else -1
             cmd = " ".join(proc.info["cmdline"] or [])
         except psutil.Error:
             continue
-        if (sandbox.FIRST_UID <= uid < sandbox.FIRST_UID + 2000 and "edalab.grading.box" not in cmd) \
-                or f"sleep {SURVIVOR}" in cmd:
+        orphan = sandbox.FIRST_UID <= uid < sandbox.FIRST_UID + 2000 and proc.info["ppid"] == 1
+        if orphan or f"sleep {SURVIVOR}" in cmd:
             out.append(f"{proc.pid} uid={uid} {cmd[:120]}")
     return out
 
@@ -148,7 +151,9 @@ def test_what_the_attackers_saw(batch):
     env = outputs_of(course, "dumps_environment")
     assert "ENV" in env and "EDALAB_TEST_SECRET" not in env
     saw = outputs_of(course, "lambda_escape")
-    assert "LAMBDA SAW" in saw and "'found': []" in saw and "'procs': []" in saw
+    assert "LAMBDA SAW" in saw and "'found': []" in saw and "'procs': []" in saw, saw
+    visible = saw[saw.index("'visible': [") + 12:].split("]")[0]
+    assert len(visible.split(",")) <= 4, visible  # its own sandbox only: init, runtime, its children
     assert "LIMITED after" in outputs_of(course, "many_processes")
     assert "STOPPED at" in outputs_of(course, "fills_the_disk")
     assert "ATTACKED" in outputs_of(course, "other_accounts")
