@@ -209,29 +209,22 @@ class Stack:
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         started: list[Service] = []
         t0 = time.monotonic()
+        retried: set[str] = set()
         try:
             for svc in self.services():
-                env = {**os.environ, **svc.extra_env}
-                # Ctrl-C between "child exists" and "child recorded" would leak it: hold
-                # SIGINT until the pid is recorded (the child gets an unblocked mask back).
-                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-                try:
-                    with open(svc.log, "ab") as log:
-                        proc = subprocess.Popen(
-                            svc.argv, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-                            cwd=self.home, preexec_fn=_unblock_sigint)
-                    svc.pid = proc.pid
-                    started.append(svc)
-                    self._write(started)
-                finally:
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                self._spawn(svc, lambda svc=svc: (started.append(svc), self._write(started)))
             checks = {"aws": aws_healthy, "kafka": kafka_healthy}
             pending = {svc.name: svc for svc in started}
             deadline = time.monotonic() + timeout
             while pending:
                 for name, svc in list(pending.items()):
                     if not _alive(svc.pid, svc.argv):
+                        if name not in retried and not svc.log.read_bytes().strip():
+                            # Gone before it wrote a line (killed from outside while the machine
+                            # was busy): one more start, then its log speaks.
+                            retried.add(name)
+                            self._spawn(svc, lambda: self._write(started))
+                            continue
                         tail = self.logs(name, lines=15)
                         raise EdalabError(f"The {svc.describe()} exited while starting. Its log:\n{tail}")
                     if checks[name](svc.port, timeout=0.5):
@@ -250,6 +243,22 @@ class Stack:
             raise
         self._print_endpoints(say)
         return self._saved()
+
+    def _spawn(self, svc: Service, record) -> None:
+        env = {**os.environ, **svc.extra_env}
+        # Ctrl-C between "child exists" and "child recorded" would leak it: hold SIGINT until
+        # ``record()`` has written the pid (the child gets an unblocked mask back).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            with open(svc.log, "ab") as log:
+                proc = subprocess.Popen(
+                    svc.argv, stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+                    cwd=self.home, preexec_fn=_unblock_sigint)
+            svc.pid = proc.pid
+            record()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def _write(self, services: list[Service]) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
