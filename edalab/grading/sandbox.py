@@ -135,13 +135,14 @@ def box_argv(slot: int = 0, box_mb: int = 512, tmp_mb: int = 256, env: dict | No
             "--hostname", "edalab-sandbox", "--clearenv"]
     if not is_root():
         args.append("--unshare-user")
+    # The tmpfs folders first: a course checked out under /tmp stays visible above them.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "0777", "--size", str(box_mb << 20), "--tmpfs", BOX_ROOT,
+             "--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
     args += _system_binds() + _parents(runtime)
     for path in runtime:
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "0777", "--size", str(box_mb << 20), "--tmpfs", BOX_ROOT,
-             "--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp",
-             "--chdir", BOX_ROOT]
+    args += ["--chdir", BOX_ROOT]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": BOX_ROOT,
            "PYTHONDONTWRITEBYTECODE": "1", "EDALAB_SANDBOX_BWRAP": bwrap(), **(env or {})}
     for key, value in env.items():
@@ -170,6 +171,9 @@ def inner_argv(binds: list[str] = (), ro_binds: list[str] = (), hide: list[str] 
             "--size", str(tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     for path in hide:
         args += ["--tmpfs", path]
+    for path in runtime_paths():  # the runtime, where a tmpfs above covered it
+        if any(str(path) == h or str(path).startswith(h.rstrip("/") + "/") for h in [*hide, "/tmp"]):
+            args += ["--ro-bind", str(path), str(path)]
     for path in ro_binds:
         args += ["--ro-bind", path, path]
     for path in binds:
