@@ -221,9 +221,10 @@ def bound_names(source: str) -> set[str]:
     where the lab's setup gives them a placeholder value."""
     import ast
 
+    from .checker import strip_magics
+
     try:
-        tree = ast.parse("\n".join("" if ln.lstrip().startswith(("%", "!")) else ln
-                                   for ln in source.split("\n")))
+        tree = ast.parse(strip_magics(source))
     except SyntaxError:
         return set()
     names = set()
